@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make up` and `make test`. Everything runs in .venv.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: up down status test lint protos seed venv clean
+
+$(STAMP): requirements/base.txt requirements/dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+up: $(STAMP)  ## provision Postgres + Kafka, migrate, seed, start every service, print the URLs
+	$(PY) manage_all.py up
+
+down:  ## stop everything `make up` started
+	$(PY) manage_all.py down
+
+status:
+	$(PY) manage_all.py status
+
+test: $(STAMP)  ## lint + every test suite on real Postgres and Kafka
+	$(PY) manage_all.py test
+
+lint: $(STAMP)
+	$(PY) -c "import sys; from ops.testing import lint; sys.exit(0 if lint() else 1)"
+
+protos: $(STAMP)  ## regenerate the gRPC code from protos/
+	$(PY) -m ops.protos
+
+seed: $(STAMP)
+	$(PY) manage_all.py seed
+
+clean: down
+	rm -rf var

@@ -1,0 +1,14 @@
+from django.urls import re_path
+from gateway import proxy, views
+
+from shared.urls import HANDLERS, common_urlpatterns
+
+urlpatterns = [
+    *common_urlpatterns(schema=False, readyz=views.readyz),
+    re_path(r"^(?:api/|\.well-known/)", proxy.forward, name="forward"),
+]
+
+handler400 = HANDLERS["handler400"]
+handler403 = HANDLERS["handler403"]
+handler404 = HANDLERS["handler404"]
+handler500 = HANDLERS["handler500"]

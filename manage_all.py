@@ -1,0 +1,228 @@
+#!/usr/bin/env python
+"""One command line over all five services (run by the Makefile with the project's venv).
+
+python manage_all.py up | down | status
+python manage_all.py migrate | makemigrations --check | check | seed
+python manage_all.py createsuperuser --service user
+python manage_all.py shell --service order
+python manage_all.py test [pytest args]     (what `make test` runs)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ops import kafka, postgres
+from ops.health import grpc_serving, http_status, wait_for
+from ops.paths import LOG_DIR, RUN_DIR, ProvisionError
+from ops.procs import pid_alive, stop_pid
+from ops.stack import Ports, manage_command, python, service_env, stack_processes
+from ops.supervisor import launch, read_state, shutdown, supervisor_pid
+from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS, ServiceSpec
+
+STATE_FILE = RUN_DIR / "stack.json"
+
+
+def infra_up() -> tuple[str, str]:
+    """Postgres with every service's database, Kafka with every topic; returns (postgres_url, bootstrap)."""
+    server = postgres.ensure_server()
+    created = postgres.ensure_databases(server.url, [spec.database for spec in ALL_SERVICES])
+    print(
+        f"postgres  {server.url.split('@')[-1]}  {'started' if server.started_here else 'running'}"
+        + (f", created {', '.join(created)}" if created else "")
+    )
+    broker = kafka.ensure_broker()
+    topics = kafka.create_topics(broker.bootstrap, list(TOPICS), TOPIC_PARTITIONS)
+    print(
+        f"kafka     {broker.bootstrap}  {'started' if broker.started_here else 'running'}"
+        + (f", created topics {', '.join(topics)}" if topics else "")
+    )
+    return server.url, broker.bootstrap
+
+
+def stack_env(postgres_url: str, bootstrap: str, spec: ServiceSpec) -> dict[str, str]:
+    return os.environ | service_env(spec, postgres_url=postgres_url, kafka=bootstrap, ports=Ports.standard())
+
+
+def run_manage(spec: ServiceSpec, args: list[str], env: dict[str, str], *, interactive: bool = False) -> int:
+    if not interactive:
+        print(f"[{spec.name}] manage.py {' '.join(args)}", flush=True)
+    return subprocess.call(manage_command(spec, *args), env=env)
+
+
+def for_each_service(args: list[str], *, services: list[ServiceSpec] | None = None) -> int:
+    postgres_url, bootstrap = infra_up()
+    failed = [
+        spec.name
+        for spec in services or list(ALL_SERVICES)
+        if run_manage(spec, args, stack_env(postgres_url, bootstrap, spec)) != 0
+    ]
+    if failed:
+        print(f"failed in: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def has_command(spec: ServiceSpec, command: str) -> bool:
+    return any(spec.directory.glob(f"*/management/commands/{command}.py"))
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    postgres_url, bootstrap = infra_up()
+    for spec in ALL_SERVICES:
+        env = stack_env(postgres_url, bootstrap, spec)
+        if run_manage(spec, ["migrate", "--noinput", "-v", "0"], env) != 0:
+            return 1
+    if seed(postgres_url, bootstrap) != 0:
+        return 1
+    if supervisor_pid(STATE_FILE) is not None:
+        print("the services are already running (make down stops them)")
+    else:
+        processes = stack_processes(postgres_url=postgres_url, kafka=bootstrap, ports=Ports.standard())
+        launch(processes, state_file=STATE_FILE, log_dir=LOG_DIR, python=python())
+    ready = wait_for("ready", lambda: all_ready(quiet=True), timeout=90)
+    status_table()
+    print(f"\n{'ready' if ready else 'NOT READY'} after {time.monotonic() - started:.0f}s; logs in {LOG_DIR}")
+    print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/   docs: http://127.0.0.1:8000/api/docs")
+    for spec in ALL_SERVICES:
+        print(f"  {spec.name:<9} admin      http://127.0.0.1:{spec.http_port}/admin/")
+    return 0 if ready else 1
+
+
+def seed(postgres_url: str, bootstrap: str) -> int:
+    code = 0
+    for spec in ALL_SERVICES:
+        if has_command(spec, "seed_demo"):
+            code |= run_manage(spec, ["seed_demo"], stack_env(postgres_url, bootstrap, spec))
+    return code
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    state = read_state(STATE_FILE) or {}
+    if shutdown(STATE_FILE):
+        print("stopped the services")
+    # A supervisor killed by hand leaves its children behind: stop them by their recorded pids.
+    for name, info in (state.get("pids") or {}).items():
+        if info.get("pid") and pid_alive(info["pid"]):
+            stop_pid(info["pid"])
+            print(f"stopped leftover {name} (pid {info['pid']})")
+    STATE_FILE.unlink(missing_ok=True)
+    if kafka.stop_local():
+        print("stopped kafka")
+    if postgres.stop_local():
+        print("stopped postgres")
+    return 0
+
+
+def all_ready(*, quiet: bool = False) -> bool:
+    state = read_state(STATE_FILE)
+    if not state:
+        return False
+    for process in state["processes"]:
+        if process["http_port"] and http_status(f"http://127.0.0.1:{process['http_port']}/readyz") != 200:
+            return False
+        if process["grpc_port"] and not grpc_serving(f"127.0.0.1:{process['grpc_port']}"):
+            return False
+    return True
+
+
+def status_table() -> int:
+    state = read_state(STATE_FILE)
+    pid = supervisor_pid(STATE_FILE)
+    print(f"{'postgres':<20} {'running' if postgres.local_running() else 'not running here'}")
+    print(f"{'kafka':<20} {'running' if kafka.read_pid(kafka.PID_FILE) else 'not running here'}")
+    if not state or pid is None:
+        print(f"{'services':<20} not running (make up starts them)")
+        return 3
+    print(f"{'supervisor':<20} pid {pid}")
+    healthy = True
+    pids = state.get("pids", {})
+    for process in state["processes"]:
+        info = pids.get(process["name"], {})
+        alive = bool(info.get("pid")) and pid_alive(info["pid"])
+        health = "running" if alive else "DOWN"
+        if process["http_port"]:
+            base = f"http://127.0.0.1:{process['http_port']}"
+            health = f"healthz {http_status(base + '/healthz')}, readyz {http_status(base + '/readyz')}  {base}"
+        elif process["grpc_port"]:
+            serving = grpc_serving(f"127.0.0.1:{process['grpc_port']}")
+            health = f"grpc {'SERVING' if serving else 'NOT SERVING'}  127.0.0.1:{process['grpc_port']}"
+        healthy &= alive
+        restarts = f"restarts {info.get('restarts', 0)}"
+        print(f"{process['name']:<20} pid {info.get('pid') or '-':<8} {restarts:<11} {health}")
+    return 0 if healthy else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    return status_table()
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    return for_each_service(["migrate", "--noinput"])
+
+
+def cmd_makemigrations(args: argparse.Namespace) -> int:
+    extra = ["--check", "--dry-run"] if args.check else []
+    return for_each_service(["makemigrations", *extra])
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    return for_each_service(["check", *(["--deploy"] if args.deploy else [])])
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    postgres_url, bootstrap = infra_up()
+    return seed(postgres_url, bootstrap)
+
+
+def cmd_interactive(args: argparse.Namespace) -> int:
+    postgres_url, bootstrap = infra_up()
+    spec = BY_NAME[args.service]
+    return run_manage(spec, [args.command, *args.rest], stack_env(postgres_url, bootstrap, spec), interactive=True)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from ops.testing import run_all
+
+    return run_all(args.pytest_args)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("up", help="provision, migrate, seed and start everything").set_defaults(func=cmd_up)
+    commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
+    commands.add_parser("status", help="each process, its pid and health").set_defaults(func=cmd_status)
+    commands.add_parser("migrate", help="migrate every service's database").set_defaults(func=cmd_migrate)
+    make = commands.add_parser("makemigrations", help="makemigrations for every service")
+    make.add_argument("--check", action="store_true", help="fail when a model change has no migration")
+    make.set_defaults(func=cmd_makemigrations)
+    check = commands.add_parser("check", help="Django's system checks for every service")
+    check.add_argument("--deploy", action="store_true")
+    check.set_defaults(func=cmd_check)
+    commands.add_parser("seed", help="idempotent demo data (never in production)").set_defaults(func=cmd_seed)
+    for name in ("createsuperuser", "shell", "dbshell"):
+        sub = commands.add_parser(name, help=f"manage.py {name} in one service")
+        sub.add_argument("--service", required=True, choices=sorted(BY_NAME))
+        sub.add_argument("rest", nargs=argparse.REMAINDER)
+        sub.set_defaults(func=cmd_interactive)
+    test = commands.add_parser("test", help="lint, then every test suite on real Postgres and Kafka")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    test.set_defaults(func=cmd_test)
+    args = parser.parse_args()
+    try:
+        return int(args.func(args))
+    except ProvisionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Operator tooling: provisioning Postgres and Kafka, supervising processes, code generation."""

@@ -1,0 +1,120 @@
+"""The processes of the whole stack and the environment each one gets.
+
+``make up`` runs them on the standard ports; the end-to-end tests run the same
+list on free ports against their own databases and topic prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ops.paths import REPO_ROOT, VENV_PYTHON
+from shared.services import ALL_SERVICES, DOMAIN_SERVICES, ServiceSpec
+
+KINDS = ("web", "grpc", "consumer", "relay")
+
+
+@dataclass(frozen=True)
+class Ports:
+    http: dict[str, int]
+    grpc: dict[str, int]
+
+    @classmethod
+    def standard(cls) -> Ports:
+        return cls(
+            http={spec.name: spec.http_port for spec in ALL_SERVICES},
+            grpc={spec.name: spec.grpc_port for spec in ALL_SERVICES if spec.grpc_port},
+        )
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    name: str  # e.g. "order-consumer"
+    service: str
+    kind: str
+    command: list[str]
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)  # added to the supervisor's environment
+    http_port: int | None = None
+    grpc_port: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def python() -> str:
+    return str(VENV_PYTHON) if VENV_PYTHON.exists() else os.environ.get("PYTHON", "python3")
+
+
+def service_env(
+    spec: ServiceSpec,
+    *,
+    postgres_url: str,
+    kafka: str,
+    ports: Ports,
+    database: str | None = None,
+    topic_prefix: str = "",
+) -> dict[str, str]:
+    """What a process of ``spec`` needs to find its database, Kafka and the other services."""
+    env = {
+        "DATABASE_URL": f"{postgres_url.rstrip('/')}/{database or spec.database}",
+        "POSTGRES_URL": postgres_url,
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "KAFKA_TOPIC_PREFIX": topic_prefix,
+        "HTTP_PORT": str(ports.http[spec.name]),
+    }
+    if spec.name in ports.grpc:
+        env["GRPC_PORT"] = str(ports.grpc[spec.name])
+    for other in ALL_SERVICES:
+        env[f"{other.env_prefix}URL"] = f"http://127.0.0.1:{ports.http[other.name]}"
+        if other.name in ports.grpc:
+            env[f"{other.env_prefix}GRPC"] = f"127.0.0.1:{ports.grpc[other.name]}"
+    return env
+
+
+def manage_command(spec: ServiceSpec, *args: str) -> list[str]:
+    return [python(), str(spec.directory / "manage.py"), *args]
+
+
+def stack_processes(
+    *, postgres_url: str, kafka: str, ports: Ports, databases: dict[str, str] | None = None, topic_prefix: str = ""
+) -> list[ProcessSpec]:
+    processes = []
+    for spec in ALL_SERVICES:
+        env = service_env(
+            spec,
+            postgres_url=postgres_url,
+            kafka=kafka,
+            ports=ports,
+            database=(databases or {}).get(spec.name),
+            topic_prefix=topic_prefix,
+        )
+        web = [
+            python(),
+            "-m",
+            "gunicorn",
+            "-c",
+            str(REPO_ROOT / "ops" / "gunicorn_conf.py"),
+            "--chdir",
+            str(spec.directory),
+            f"{spec.project}.wsgi",
+        ]
+        http_port = ports.http[spec.name]
+        processes.append(ProcessSpec(f"{spec.name}-web", spec.name, "web", web, str(REPO_ROOT), env, http_port))
+        if spec in DOMAIN_SERVICES:
+            grpc_port = ports.grpc[spec.name]
+            for kind, command in (("grpc", "run_grpc"), ("consumer", "consume_events"), ("relay", "relay_outbox")):
+                processes.append(
+                    ProcessSpec(
+                        f"{spec.name}-{kind}",
+                        spec.name,
+                        kind,
+                        manage_command(spec, command),
+                        str(REPO_ROOT),
+                        env,
+                        grpc_port=grpc_port if kind == "grpc" else None,
+                    )
+                )
+    return processes

@@ -1,0 +1,160 @@
+"""Keeps the stack's processes running: ``python -m ops.supervisor STATE_FILE``.
+
+Reads the process list from ``STATE_FILE`` (written by :func:`launch`), starts
+every process with its output in ``<log_dir>/<name>.log``, restarts one that
+dies (backing off up to 30 s), and on SIGTERM stops them all (SIGTERM, then
+SIGKILL after a grace period) and exits. The state file is rewritten with
+each process's pid and restart count, so ``status`` and ``down`` work by pid.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ops.procs import pid_alive, read_pid, stop_pid
+from ops.stack import ProcessSpec
+
+GRACE_SECONDS = 15.0
+MAX_BACKOFF_SECONDS = 30.0
+
+
+@dataclass
+class Child:
+    spec: ProcessSpec
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    next_start: float = 0.0
+    backoff: float = 1.0
+    started_at: float = 0.0
+
+
+class Supervisor:
+    def __init__(self, state_file: Path) -> None:
+        self.state_file = state_file
+        state = json.loads(state_file.read_text())
+        self.log_dir = Path(state["log_dir"])
+        self.children = [Child(ProcessSpec(**spec)) for spec in state["processes"]]
+        self.stopping = False
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_stop)
+        signal.signal(signal.SIGINT, self._on_stop)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        while not self.stopping:
+            now = time.monotonic()
+            changed = False
+            for child in self.children:
+                if child.process is not None and child.process.poll() is not None:
+                    self._log(
+                        f"{child.spec.name} exited with {child.process.returncode}; restarting in {child.backoff:.0f}s"
+                    )
+                    child.process = None
+                    child.next_start = now + child.backoff
+                    # A process that ran a while gets a fresh backoff; one that keeps crashing waits longer.
+                    child.backoff = 1.0 if now - child.started_at > 60 else min(child.backoff * 2, MAX_BACKOFF_SECONDS)
+                    child.restarts += 1
+                    changed = True
+                if child.process is None and now >= child.next_start:
+                    self._start(child)
+                    changed = True
+            if changed:
+                self._write_state()
+            time.sleep(0.2)
+        self._stop_all()
+
+    def _on_stop(self, signum: int, frame: Any) -> None:
+        self.stopping = True
+
+    def _start(self, child: Child) -> None:
+        log = (self.log_dir / f"{child.spec.name}.log").open("ab")
+        child.process = subprocess.Popen(
+            child.spec.command,
+            cwd=child.spec.cwd,
+            env=os.environ | child.spec.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+        child.started_at = time.monotonic()
+
+    def _stop_all(self) -> None:
+        running = [child.process for child in self.children if child.process and child.process.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + GRACE_SECONDS
+        for process in running:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._log(f"pid {process.pid} ignored SIGTERM for {GRACE_SECONDS:.0f}s; killing it")
+                process.kill()
+                process.wait()
+        self.state_file.unlink(missing_ok=True)
+
+    def _write_state(self) -> None:
+        state = json.loads(self.state_file.read_text())
+        state["supervisor_pid"] = os.getpid()
+        state["pids"] = {
+            child.spec.name: {"pid": child.process.pid if child.process else None, "restarts": child.restarts}
+            for child in self.children
+        }
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state, indent=1))
+        temporary.replace(self.state_file)
+
+    def _log(self, message: str) -> None:
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} supervisor: {message}", flush=True)
+
+
+def launch(processes: list[ProcessSpec], *, state_file: Path, log_dir: Path, python: str) -> int:
+    """Starts a detached supervisor for ``processes``; returns its pid."""
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    log_dir.mkdir(parents=True, exist_ok=True)
+    state_file.write_text(
+        json.dumps({"log_dir": str(log_dir), "processes": [p.to_json() for p in processes]}, indent=1)
+    )
+    with (log_dir / "supervisor.log").open("ab") as log:
+        supervisor = subprocess.Popen(
+            [python, "-m", "ops.supervisor", str(state_file)],
+            cwd=str(Path(__file__).resolve().parent.parent),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    (state_file.parent / f"{state_file.stem}.pid").write_text(str(supervisor.pid))
+    return supervisor.pid
+
+
+def supervisor_pid(state_file: Path) -> int | None:
+    return read_pid(state_file.parent / f"{state_file.stem}.pid")
+
+
+def shutdown(state_file: Path) -> bool:
+    """Stops the supervisor (and so every process it runs); True when one was running."""
+    pid = supervisor_pid(state_file)
+    if pid is None:
+        return False
+    stop_pid(pid, timeout=GRACE_SECONDS + 10)
+    (state_file.parent / f"{state_file.stem}.pid").unlink(missing_ok=True)
+    return not pid_alive(pid)
+
+
+def read_state(state_file: Path) -> dict[str, Any] | None:
+    try:
+        return dict(json.loads(state_file.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+if __name__ == "__main__":
+    Supervisor(Path(sys.argv[1])).run()

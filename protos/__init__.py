@@ -1,0 +1,1 @@
+"""Generated gRPC contracts (regenerate with `python -m ops.protos`)."""

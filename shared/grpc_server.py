@@ -1,0 +1,84 @@
+"""One gRPC server bootstrap: health service, request-id interceptor, the service's servicers.
+
+``GRPC_SERVICERS`` in settings lists dotted paths of ``register(server) -> [service names]``
+functions; each adds its servicer and names the services the health check reports.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent import futures
+from typing import Any
+
+import grpc
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils.module_loading import import_string
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+
+from shared.logs import accept_request_id, request_id_var
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_METADATA = "x-request-id"
+Register = Callable[[grpc.Server], list[str]]
+
+
+class RequestContextInterceptor(grpc.ServerInterceptor):
+    """Puts the caller's request id in the log context and returns DB connections after each call."""
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        request_id = accept_request_id(metadata.get(REQUEST_ID_METADATA))
+        inner = handler.unary_unary
+
+        def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+            token = request_id_var.set(request_id)
+            close_old_connections()
+            try:
+                return inner(request, context)
+            finally:
+                close_old_connections()
+                request_id_var.reset(token)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary_unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def create_server(
+    *, host: str = "127.0.0.1", port: int = 0, registers: list[Register] | None = None, max_workers: int = 16
+) -> tuple[grpc.Server, int, health.HealthServicer]:
+    """Builds and binds (not starts) the server; ``port=0`` picks a free port, returned as the second item."""
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
+        interceptors=[RequestContextInterceptor()],
+    )
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names: list[str] = []
+    for register in registers if registers is not None else configured_registers():
+        names.extend(register(server))
+    bound_port = server.add_insecure_port(f"{host}:{port}")
+    if bound_port == 0:
+        raise OSError(f"could not bind gRPC to {host}:{port} (port in use?)")
+    for name in ["", *names]:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    return server, bound_port, health_servicer
+
+
+def configured_registers() -> list[Register]:
+    return [import_string(path) for path in settings.GRPC_SERVICERS]
+
+
+def mark_not_serving(health_servicer: health.HealthServicer) -> None:
+    """Tells health checkers to stop routing here before the server drains."""
+    health_servicer.enter_graceful_shutdown()

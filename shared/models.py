@@ -1,0 +1,42 @@
+"""The transactional outbox and the consumer inbox, one pair of tables in every service's database."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class OutboxEvent(models.Model):
+    """An event written in the same transaction as the change it describes; the relay publishes it."""
+
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=100)
+    topic = models.CharField(max_length=200)
+    key = models.CharField(max_length=200)
+    envelope = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [
+            # The relay's query: pending rows in insertion order.
+            models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({'sent' if self.sent_at else 'pending'})"
+
+
+class ProcessedEvent(models.Model):
+    """An event this service has applied; stored with the effect, so a redelivery is recognised."""
+
+    event_id = models.UUIDField(primary_key=True)
+    event_type = models.CharField(max_length=100)
+    topic = models.CharField(max_length=200)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    processed_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id}"

@@ -1,0 +1,209 @@
+"""One settings base for all five Django projects, read from the environment.
+
+Each project's ``settings.py`` calls :func:`service_settings` and adds only what
+is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
+
+``DJANGO_ENV``            ``development`` (default), ``test`` or ``production``
+``DJANGO_DEBUG``          off unless set to true
+``DJANGO_SECRET_KEY``     required in production
+``DJANGO_ALLOWED_HOSTS``  comma-separated; required in production
+``DATABASE_URL``          this service's database; else ``POSTGRES_URL`` + ``/shop_<service>``
+``POSTGRES_URL``          the server, default ``postgresql://shop:shop@127.0.0.1:5432``
+``KAFKA_BOOTSTRAP_SERVERS`` default ``127.0.0.1:9092``; ``KAFKA_TOPIC_PREFIX`` (isolation)
+``HTTP_PORT`` / ``GRPC_PORT`` this process's ports (defaults from :mod:`shared.services`)
+``<NAME>_SVC_URL`` / ``<NAME>_SVC_GRPC`` where the other services answer
+``JWT_PUBLIC_KEY_PATH``   the RS256 public key services verify tokens with
+``LOG_LEVEL``             default ``INFO``; logs are JSON lines on stderr
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dj_database_url
+import django_stubs_ext
+from django.core.exceptions import ImproperlyConfigured
+
+from shared.env import env_bool, env_int, env_list, env_str
+from shared.services import ALL_SERVICES, BY_NAME, REPO_ROOT
+
+# Lets model admins, serializers and querysets be subscripted at run time, as the type stubs want.
+django_stubs_ext.monkeypatch()
+
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-never-use-in-production-0123456789abcdef"  # noqa: S105
+DEFAULT_POSTGRES_URL = "postgresql://shop:shop@127.0.0.1:5432"
+COMMON_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_prometheus",
+    "rest_framework",
+    "drf_spectacular",
+    "shared",
+]
+# Probes and scrapers speak plain HTTP inside the network even when the site forces HTTPS.
+PROBE_PATHS = [r"^healthz$", r"^readyz$", r"^metrics$"]
+
+
+def database_url(service: str) -> str:
+    explicit = env_str("DATABASE_URL", "")
+    if explicit:
+        return explicit
+    server = env_str("POSTGRES_URL", DEFAULT_POSTGRES_URL).rstrip("/")
+    return f"{server}/{BY_NAME[service].database}"
+
+
+def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[str, Any]:
+    """All settings of ``service`` ("user", "gateway", ...) as a dict for ``globals().update``."""
+    spec = BY_NAME[service]
+    environment = env_str("DJANGO_ENV", "development")
+    if environment not in {"development", "test", "production"}:
+        raise ImproperlyConfigured("DJANGO_ENV must be development, test or production.")
+    production = environment == "production"
+    debug = env_bool("DJANGO_DEBUG", False)
+    secret_key = env_str("DJANGO_SECRET_KEY", None if production else DEV_SECRET_KEY)
+    if production and secret_key == DEV_SECRET_KEY:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set to a real secret in production.")
+    allowed_hosts = env_list("DJANGO_ALLOWED_HOSTS", [] if production else ["localhost", "127.0.0.1", "[::1]"])
+    if production and not allowed_hosts:
+        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name this service's hosts in production.")
+
+    database = dj_database_url.parse(database_url(service), conn_max_age=60, conn_health_checks=True)
+    database["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+
+    settings: dict[str, Any] = {
+        "SERVICE_NAME": service,
+        "DJANGO_ENV": environment,
+        "BASE_DIR": base_dir,
+        "DEBUG": debug,
+        "SECRET_KEY": secret_key,
+        "ALLOWED_HOSTS": allowed_hosts,
+        "INSTALLED_APPS": COMMON_APPS + apps,
+        "MIDDLEWARE": [
+            "django_prometheus.middleware.PrometheusBeforeMiddleware",
+            "shared.middleware.RequestIdMiddleware",
+            "django.middleware.security.SecurityMiddleware",
+            "whitenoise.middleware.WhiteNoiseMiddleware",
+            "django.contrib.sessions.middleware.SessionMiddleware",
+            "django.middleware.common.CommonMiddleware",
+            "django.middleware.csrf.CsrfViewMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware",
+            "django.middleware.clickjacking.XFrameOptionsMiddleware",
+            "django_prometheus.middleware.PrometheusAfterMiddleware",
+        ],
+        "ROOT_URLCONF": f"{spec.project}.urls",
+        "WSGI_APPLICATION": f"{spec.project}.wsgi.application",
+        "TEMPLATES": [
+            {
+                "BACKEND": "django.template.backends.django.DjangoTemplates",
+                "DIRS": [],
+                "APP_DIRS": True,
+                "OPTIONS": {
+                    "context_processors": [
+                        "django.template.context_processors.request",
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                },
+            }
+        ],
+        "DATABASES": {"default": database},
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "AUTH_PASSWORD_VALIDATORS": [
+            {"NAME": f"django.contrib.auth.password_validation.{name}"}
+            for name in (
+                "UserAttributeSimilarityValidator",
+                "MinimumLengthValidator",
+                "CommonPasswordValidator",
+                "NumericPasswordValidator",
+            )
+        ],
+        "LANGUAGE_CODE": "en-us",
+        "TIME_ZONE": "UTC",
+        "USE_I18N": True,
+        "USE_TZ": True,
+        "STATIC_URL": "static/",
+        "STATIC_ROOT": str(REPO_ROOT / "var" / "static" / spec.project),
+        # Serves the admin's assets straight from the apps outside production (no collectstatic).
+        "WHITENOISE_USE_FINDERS": not production,
+        "CSRF_FAILURE_VIEW": "shared.errors.csrf_failure",
+        "REST_FRAMEWORK": {
+            "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
+            + (["rest_framework.renderers.BrowsableAPIRenderer"] if debug else []),
+            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_AUTHENTICATION_CLASSES": [],
+            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "UNAUTHENTICATED_USER": None,
+            "EXCEPTION_HANDLER": "shared.errors.problem_exception_handler",
+            "DEFAULT_PAGINATION_CLASS": "shared.pagination.PageNumberPagination",
+            "PAGE_SIZE": 20,
+            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+        },
+        "SPECTACULAR_SETTINGS": {
+            "TITLE": f"{service} service",
+            "VERSION": "1.0.0",
+            "SERVE_INCLUDE_SCHEMA": False,
+        },
+        "LOGGING": logging_config(service, env_str("LOG_LEVEL", "INFO").upper()),
+        "HTTP_PORT": env_int("HTTP_PORT", spec.http_port),
+        "GRPC_PORT": env_int("GRPC_PORT", spec.grpc_port or 0),
+        "GRPC_SERVICERS": [],
+        "KAFKA_BOOTSTRAP_SERVERS": env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        "KAFKA_TOPIC_PREFIX": env_str("KAFKA_TOPIC_PREFIX", ""),
+        "KAFKA_SUBSCRIPTIONS": [],
+        "JWT_PUBLIC_KEY_PATH": env_str("JWT_PUBLIC_KEY_PATH", str(REPO_ROOT / "var" / "keys" / "jwt_public.pem")),
+        "SERVICE_URLS": {
+            other.name: env_str(f"{other.env_prefix}URL", f"http://127.0.0.1:{other.http_port}")
+            for other in ALL_SERVICES
+        },
+        "SERVICE_GRPC_TARGETS": {
+            other.name: env_str(f"{other.env_prefix}GRPC", f"127.0.0.1:{other.grpc_port}")
+            for other in ALL_SERVICES
+            if other.grpc_port
+        },
+        # Security headers hold everywhere; HTTPS-only parts are on in production (check --deploy).
+        "SECURE_CONTENT_TYPE_NOSNIFF": True,
+        "SECURE_REFERRER_POLICY": "same-origin",
+        "X_FRAME_OPTIONS": "DENY",
+        "SECURE_REDIRECT_EXEMPT": PROBE_PATHS,
+    }
+    if production:
+        settings.update(
+            SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https"),
+            SECURE_SSL_REDIRECT=env_bool("DJANGO_SECURE_SSL_REDIRECT", True),
+            SESSION_COOKIE_SECURE=True,
+            CSRF_COOKIE_SECURE=True,
+            SECURE_HSTS_SECONDS=env_int("DJANGO_HSTS_SECONDS", 31_536_000),
+            SECURE_HSTS_INCLUDE_SUBDOMAINS=True,
+            SECURE_HSTS_PRELOAD=True,
+            CSRF_TRUSTED_ORIGINS=env_list("DJANGO_CSRF_TRUSTED_ORIGINS", []),
+        )
+    return settings
+
+
+def logging_config(service: str, level: str) -> dict[str, Any]:
+    """JSON lines on stderr, each carrying the service name and the current request id."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"context": {"()": "shared.logs.ContextFilter", "service": service}},
+        "formatters": {
+            "json": {
+                "()": "pythonjsonlogger.json.JsonFormatter",
+                "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s",
+                "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+            }
+        },
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["context"], "formatter": "json"}},
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "django": {"level": level},
+            "django.server": {"level": level},
+        },
+    }

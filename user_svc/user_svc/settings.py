@@ -1,0 +1,14 @@
+"""Settings of the user service: the shared base (read from the environment) plus its own parts."""
+
+from pathlib import Path
+
+from shared.settings import service_settings
+
+globals().update(service_settings("user", apps=["users"], base_dir=str(Path(__file__).resolve().parent.parent)))
+
+AUTH_USER_MODEL = "users.User"
+
+# Dotted paths of register(server) functions for run_grpc.
+GRPC_SERVICERS: list[str] = []
+# Topics this service's consumer group reads.
+KAFKA_SUBSCRIPTIONS: list[str] = []
