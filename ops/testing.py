@@ -104,13 +104,14 @@ def run_all(extra: list[str]) -> int:
     lint_ok = lint()
     server = postgres.ensure_server()
     broker = kafka.ensure_broker()
-    kafka.create_topics(broker.bootstrap, list(TOPICS), TOPIC_PARTITIONS)
+    prefix = f"test-{uuid.uuid4().hex[:8]}-"
+    kafka.create_topics(broker.bootstrap, [prefix + topic for topic in TOPICS], TOPIC_PARTITIONS)
     env = os.environ | {
         "DJANGO_ENV": "test",
         "POSTGRES_URL": server.url,
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap,
         # Topics and consumer groups of this run only, so tests never see a running stack's events.
-        "KAFKA_TOPIC_PREFIX": f"test-{uuid.uuid4().hex[:8]}-",
+        "KAFKA_TOPIC_PREFIX": prefix,
     }
     env.pop("DATABASE_URL", None)
     failed: list[str] = []

@@ -87,6 +87,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "MIDDLEWARE": [
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "shared.middleware.RequestIdMiddleware",
+            "shared.middleware.ProblemJsonMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -129,8 +130,9 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "USE_I18N": True,
         "USE_TZ": True,
         "STATIC_URL": "static/",
-        "STATIC_ROOT": str(REPO_ROOT / "var" / "static" / spec.project),
-        # Serves the admin's assets straight from the apps outside production (no collectstatic).
+        # Production serves collected files (the image runs collectstatic); elsewhere the admin's
+        # assets come straight from the apps, with no collectstatic step.
+        "STATIC_ROOT": str(REPO_ROOT / "var" / "static" / spec.project) if production else None,
         "WHITENOISE_USE_FINDERS": not production,
         "CSRF_FAILURE_VIEW": "shared.errors.csrf_failure",
         "REST_FRAMEWORK": {

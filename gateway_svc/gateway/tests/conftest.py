@@ -1,0 +1,89 @@
+"""Real HTTP upstreams on free local ports, standing where the services would answer."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from gateway import proxy
+from shared.services import DOMAIN_SERVICES
+
+
+@dataclass
+class Upstream:
+    url: str
+    requests: list[dict] = field(default_factory=list)
+    status: int = 200
+    body: bytes = b'{"ok": true}'
+    headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
+    delay: float = 0.0
+    hang_up: bool = False  # close the connection without an answer
+
+
+def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            upstream.requests.append(
+                {
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": dict(self.headers.items()),
+                    "body": self.rfile.read(length) if length else b"",
+                }
+            )
+            if upstream.delay:
+                time.sleep(upstream.delay)
+            if upstream.hang_up:
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(upstream.status)
+            for name, value in upstream.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(upstream.body)))
+            self.end_headers()
+            self.wfile.write(upstream.body)
+
+        do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+    return Handler
+
+
+@pytest.fixture
+def upstreams(settings) -> Iterator[dict[str, Upstream]]:
+    """One real HTTP server per domain service; settings point the gateway at them."""
+    servers, found = [], {}
+    for spec in DOMAIN_SERVICES:
+        upstream = Upstream(url="")
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
+        upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        found[spec.name] = upstream
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, **{name: up.url for name, up in found.items()}}
+    proxy._client = None  # the pooled client reads its timeout from settings when first built
+    yield found
+    proxy._client = None
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def json_body(upstream: Upstream, data: object) -> None:
+    upstream.body = json.dumps(data).encode()

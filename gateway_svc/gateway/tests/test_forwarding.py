@@ -1,0 +1,75 @@
+"""Forwarding to real HTTP upstreams, and how upstream failures are answered."""
+
+import pytest
+
+from gateway.tests.conftest import free_port, json_body
+
+pytestmark = pytest.mark.django_db
+
+
+def test_forwards_method_path_query_body_and_headers(client, upstreams):
+    orders = upstreams["order"]
+    orders.status = 201
+    json_body(orders, {"id": "o-1", "status": "pending"})
+    response = client.post(
+        "/api/v1/orders?expand=items&expand=history",
+        data=b'{"items": []}',
+        content_type="application/json",
+        HTTP_IDEMPOTENCY_KEY="key-1",
+        HTTP_X_REQUEST_ID="req-abc",
+        HTTP_CONNECTION="close, X-Secret",
+        HTTP_KEEP_ALIVE="timeout=5",
+    )
+    assert response.status_code == 201
+    assert response.json() == {"id": "o-1", "status": "pending"}
+    assert response["X-Request-ID"] == "req-abc"
+    (seen,) = orders.requests
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/api/v1/orders?expand=items&expand=history"
+    assert seen["body"] == b'{"items": []}'
+    headers = {name.lower(): value for name, value in seen["headers"].items()}
+    assert headers["idempotency-key"] == "key-1"
+    assert headers["x-request-id"] == "req-abc"
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    assert headers["content-type"] == "application/json"
+    assert "keep-alive" not in headers
+    assert headers.get("connection", "keep-alive") == "keep-alive"  # the gateway's own, not the client's
+
+
+def test_upstream_error_answers_pass_through(client, upstreams):
+    upstreams["product"].status = 404
+    upstreams["product"].headers = {"Content-Type": "application/problem+json"}
+    json_body(upstreams["product"], {"status": 404, "title": "Not Found"})
+    response = client.get("/api/v1/products/nope")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["title"] == "Not Found"
+
+
+def test_connection_refused_is_503(client, upstreams, settings):
+    settings.SERVICE_URLS = {**settings.SERVICE_URLS, "product": f"http://127.0.0.1:{free_port()}"}
+    response = client.get("/api/v1/products")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "The product service is unavailable."
+
+
+def test_slow_upstream_is_504(client, upstreams, settings):
+    settings.GATEWAY_UPSTREAM_TIMEOUT = 0.3
+    upstreams["order"].delay = 1.0
+    response = client.get("/api/v1/orders")
+    assert response.status_code == 504
+    assert response.json()["detail"] == "The order service did not answer in time."
+
+
+def test_upstream_hanging_up_is_502(client, upstreams):
+    upstreams["inventory"].hang_up = True
+    response = client.get("/api/v1/inventory")
+    assert response.status_code == 502
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_unrouted_api_path_is_404_and_not_forwarded(client, upstreams):
+    response = client.get("/api/v1/secrets")
+    assert response.status_code == 404
+    assert all(not upstream.requests for upstream in upstreams.values())

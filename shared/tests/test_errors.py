@@ -1,0 +1,97 @@
+"""Every error leaves as problem+json, with the request id and never a traceback."""
+
+import json
+
+import pytest
+from django.http import Http404
+from django.test import RequestFactory
+from rest_framework import exceptions, serializers
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from shared.errors import Conflict, problem_exception_handler
+from shared.logs import request_id_var
+
+
+class _Input(serializers.Serializer):
+    quantity = serializers.IntegerField(min_value=1)
+    items = serializers.ListField(child=serializers.DictField(), min_length=1)
+
+
+def handle(exc: Exception) -> tuple[int, dict, dict]:
+    request = RequestFactory().get("/x")
+    response = problem_exception_handler(exc, {"view": APIView(), "request": request})
+    response.accepted_renderer = JSONRenderer()
+    response.accepted_media_type = "application/json"
+    response.renderer_context = {}
+    response.render()
+    return response.status_code, json.loads(response.rendered_content), dict(response.items())
+
+
+def test_validation_error_lists_each_field():
+    serializer = _Input(data={"quantity": 0})
+    assert not serializer.is_valid()
+    token = request_id_var.set("req-1")
+    try:
+        status, body, headers = handle(exceptions.ValidationError(serializer.errors))
+    finally:
+        request_id_var.reset(token)
+    assert status == 400
+    assert headers["Content-Type"] == "application/problem+json"
+    assert body["request_id"] == "req-1"
+    assert body["title"] == "Invalid request"
+    assert set(body["errors"]) == {"quantity", "items"}
+    assert body["errors"]["quantity"] == ["Ensure this value is greater than or equal to 1."]
+
+
+def test_domain_error_carries_its_status_and_code():
+    status, body, _ = handle(Conflict("Order is already shipped."))
+    assert status == 409
+    assert body["type"].endswith("/conflict")
+    assert body["detail"] == "Order is already shipped."
+    assert "errors" not in body
+
+
+def test_unauthenticated_is_401_with_www_authenticate():
+    status, body, headers = handle(exceptions.NotAuthenticated())
+    assert status == 401
+    assert headers["WWW-Authenticate"].startswith("Bearer")
+    assert body["status"] == 401
+
+
+def test_throttled_sets_retry_after():
+    status, _, headers = handle(exceptions.Throttled(wait=2.2))
+    assert status == 429
+    assert headers["Retry-After"] == "3"
+
+
+def test_django_404_becomes_problem():
+    status, body, _ = handle(Http404("secret detail"))
+    assert status == 404
+    assert "secret" not in body["detail"]
+
+
+def test_unexpected_exception_is_500_without_traceback(caplog):
+    status, body, _ = handle(RuntimeError("database password is hunter2"))
+    assert status == 500
+    assert "hunter2" not in json.dumps(body)
+    assert "Traceback" not in json.dumps(body)
+    assert any("unhandled error" in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.django_db
+def test_unknown_url_is_problem_json(client):
+    response = client.get("/no/such/page", HTTP_X_REQUEST_ID="trace-me")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["request_id"] == "trace-me"
+    assert response["X-Request-ID"] == "trace-me"
+
+
+@pytest.mark.django_db
+def test_method_not_allowed_on_health_is_problem_json(client):
+    response = client.post("/healthz")
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Allow"] == "GET"
+    assert response.json()["detail"] == "This method is not allowed here."

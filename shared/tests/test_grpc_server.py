@@ -1,0 +1,51 @@
+"""The one gRPC bootstrap: standard health service, request id from metadata."""
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from shared.grpc_server import create_server, mark_not_serving
+
+
+@pytest.fixture
+def server():
+    grpc_server, port, health = create_server(port=0, registers=[])
+    grpc_server.start()
+    yield port, health
+    grpc_server.stop(0)
+
+
+def check(port: int, service: str = "") -> int:
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        return stub.Check(health_pb2.HealthCheckRequest(service=service), timeout=5).status
+
+
+def test_health_service_reports_serving(server):
+    port, _ = server
+    assert check(port) == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_unknown_service_is_not_found(server):
+    port, _ = server
+    with pytest.raises(grpc.RpcError) as error:
+        check(port, "shop.nothing.v1.Nothing")
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_shutdown_reports_not_serving_first(server):
+    port, health = server
+    mark_not_serving(health)
+    assert check(port) == health_pb2.HealthCheckResponse.NOT_SERVING
+
+
+def test_registered_servicers_are_reported_healthy():
+    def register(grpc_server):
+        return ["shop.example.v1.Example"]
+
+    grpc_server, port, _ = create_server(port=0, registers=[register])
+    grpc_server.start()
+    try:
+        assert check(port, "shop.example.v1.Example") == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        grpc_server.stop(0)
