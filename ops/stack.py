@@ -59,6 +59,8 @@ def service_env(
 ) -> dict[str, str]:
     """What a process of ``spec`` needs to find its database, Kafka and the other services."""
     env = {
+        # Explicit, so a DJANGO_SETTINGS_MODULE left in the caller's environment can't leak across services.
+        "DJANGO_SETTINGS_MODULE": f"{spec.project}.settings",
         "DATABASE_URL": f"{postgres_url.rstrip('/')}/{database or spec.database}",
         "POSTGRES_URL": postgres_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka,

@@ -52,7 +52,7 @@ def lint() -> bool:
         # One mypy run per Django project: the django-stubs plugin loads that project's settings.
         print(f"$ mypy {spec.project} (DJANGO_SETTINGS_MODULE={spec.project}.settings)", flush=True)
         env = os.environ | {"DJANGO_SETTINGS_MODULE": f"{spec.project}.settings", "MYPYPATH": str(REPO_ROOT)}
-        targets = [spec.project] + (["../shared", "../ops", "../manage_all.py"] if spec is ORDER else [])
+        targets = ["."] + (["../shared", "../ops", "../manage_all.py"] if spec is ORDER else [])
         ok &= (
             subprocess.call(
                 [str(venv_bin / "mypy"), "--config-file", str(REPO_ROOT / "pyproject.toml"), *targets],

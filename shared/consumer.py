@@ -41,8 +41,9 @@ class EventConsumer:
                 message = self.consumer.poll(0.5)
                 if message is None:
                     continue
-                if message.error():
-                    self._on_error(message.error())
+                error = message.error()
+                if error is not None:
+                    self._on_error(error)
                     continue
                 self.handle(message)
                 self.consumer.commit(message=message, asynchronous=False)

@@ -8,6 +8,7 @@ become a bare 500 problem (logged with the traceback, never sent).
 from __future__ import annotations
 
 import logging
+import math
 from http import HTTPStatus
 from typing import Any
 
@@ -116,8 +117,9 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
             authenticate_header = context["view"].get_authenticate_header(request)
         headers["WWW-Authenticate"] = authenticate_header or 'Bearer realm="api"'
         exc.status_code = status.HTTP_401_UNAUTHORIZED
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
+    if wait is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(wait)))
 
     if isinstance(exc, exceptions.ValidationError):
         body = problem_body(

@@ -35,7 +35,8 @@ class RequestContextInterceptor(grpc.ServerInterceptor):
         if handler is None or handler.unary_unary is None:
             return handler
         metadata = dict(handler_call_details.invocation_metadata or ())
-        request_id = accept_request_id(metadata.get(REQUEST_ID_METADATA))
+        raw_id = metadata.get(REQUEST_ID_METADATA)
+        request_id = accept_request_id(raw_id if isinstance(raw_id, str) else None)
         inner = handler.unary_unary
 
         def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:

@@ -6,6 +6,7 @@ admin and metrics, and turns errors into problem+json.
 """
 
 import pytest
+from django.test import Client
 
 __all__ = [
     "test_admin_login_page_is_served",
@@ -16,33 +17,33 @@ __all__ = [
 ]
 
 
-def test_healthz_is_200(client):
+def test_healthz_is_200(client: Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
 @pytest.mark.django_db
-def test_readyz_is_200_with_real_database_and_kafka(client):
+def test_readyz_is_200_with_real_database_and_kafka(client: Client) -> None:
     response = client.get("/readyz")
     assert response.status_code == 200, response.content
     assert response.json()["status"] == "ready"
 
 
 @pytest.mark.django_db
-def test_metrics_are_exposed(client):
+def test_metrics_are_exposed(client: Client) -> None:
     response = client.get("/metrics")
     assert response.status_code == 200
     assert b"django_http_requests_latency_seconds_by_view_method" in response.content
 
 
 @pytest.mark.django_db
-def test_admin_login_page_is_served(client):
+def test_admin_login_page_is_served(client: Client) -> None:
     response = client.get("/admin/login/")
     assert response.status_code == 200
     assert b"csrfmiddlewaretoken" in response.content
 
 
 @pytest.mark.django_db
-def test_unknown_path_is_problem_json(client):
+def test_unknown_path_is_problem_json(client: Client) -> None:
     response = client.get("/definitely/not/here")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/problem+json"

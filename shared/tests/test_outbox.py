@@ -8,7 +8,7 @@ from shared.kafka import make_producer
 from shared.loops import StopSignal
 from shared.models import OutboxEvent
 from shared.relay import OutboxRelay
-from shared.testing import read_events
+from shared.testing.kafka import read_events
 
 
 def ping(key: str = "k-1") -> Envelope:

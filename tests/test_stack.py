@@ -1,0 +1,92 @@
+"""The whole stack as real processes: readiness, forwarding, events across services, gRPC health, supervision."""
+
+from __future__ import annotations
+
+import os
+import signal
+import uuid
+
+import grpc
+import httpx
+import psycopg
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from shared.services import ALL_SERVICES, DOMAIN_SERVICES
+from shared.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.parametrize("service", [spec.name for spec in ALL_SERVICES])
+def test_every_service_is_ready_on_its_own_port(stack, service):
+    response = httpx.get(stack.url(service, "/readyz"), timeout=10)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "ready"
+
+
+def test_gateway_readyz_reports_every_upstream_ready(stack):
+    response = httpx.get(stack.url("gateway", "/readyz"), timeout=10)
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"user": "ok", "product": "ok", "order": "ok", "inventory": "ok"}
+
+
+def test_gateway_forwards_to_the_product_service_with_the_request_id(stack):
+    request_id = f"e2e-{uuid.uuid4().hex}"
+    response = httpx.get(stack.url("gateway", "/api/v1/categories"), headers={"X-Request-ID": request_id}, timeout=10)
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == request_id
+    assert [item["slug"] for item in response.json()["results"]] == [
+        "books",
+        "electronics",
+        "home-kitchen",
+        "outdoors",
+        "toys",
+    ]
+    # The product service logged the same request id: one id follows the request across processes.
+    wait_until(lambda: request_id in stack.log("product-web"), timeout=10, what="the id in product-web's log")
+
+
+def test_gateway_answers_problem_json_for_unknown_paths(stack):
+    response = httpx.get(stack.url("gateway", "/api/v1/nothing-here"), timeout=10)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("service", [spec.name for spec in DOMAIN_SERVICES])
+def test_grpc_health_check_of_every_server(stack, service):
+    with grpc.insecure_channel(f"127.0.0.1:{stack.ports.grpc[service]}") as channel:
+        answer = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert answer.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_event_travels_from_the_user_service_to_the_order_consumer(stack):
+    """user_svc writes an event to its outbox; its relay publishes it; order_svc's consumer applies it."""
+    event_id = stack.manage("user", "event_ping", "--topic", "users").strip()
+
+    def applied_in_order_db() -> bool:
+        with psycopg.connect(stack.database_url("order")) as conn:
+            row = conn.execute("SELECT event_type FROM shared_processedevent WHERE event_id = %s", [event_id])
+            return row.fetchone() == ("system.ping",)
+
+    wait_until(applied_in_order_db, timeout=60, interval=0.2, what="order_svc to apply the ping")
+    with psycopg.connect(stack.database_url("user")) as conn:
+        sent_at = conn.execute("SELECT sent_at FROM shared_outboxevent WHERE event_id = %s", [event_id]).fetchone()
+    assert sent_at is not None and sent_at[0] is not None
+    # Inventory does not subscribe to `users`: it must not have seen the event.
+    with psycopg.connect(stack.database_url("inventory")) as conn:
+        seen = conn.execute("SELECT count(*) FROM shared_processedevent WHERE event_id = %s", [event_id]).fetchone()
+    assert seen == (0,)
+
+
+def test_supervisor_restarts_a_process_that_dies(stack):
+    old_pid = stack.pid("inventory-relay")
+    assert old_pid
+    os.kill(old_pid, signal.SIGKILL)
+    new_pid = wait_until(
+        lambda: (pid := stack.pid("inventory-relay")) != old_pid and pid, timeout=30, what="a new inventory-relay"
+    )
+    assert new_pid != old_pid
+    wait_until(
+        lambda: stack.log("inventory-relay").count("relaying the outbox") >= 2, timeout=30, what="the relay's restart"
+    )
