@@ -227,3 +227,14 @@ def create_topics(bootstrap: str, names: list[str], partitions: int) -> list[str
     from shared.kafka import ensure_topics
 
     return ensure_topics(AdminClient({"bootstrap.servers": bootstrap}), names, partitions=partitions)
+
+
+def delete_topics(bootstrap: str, names: list[str]) -> None:
+    """Removes a test run's topics from a broker that outlives the run."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    existing = set(admin.list_topics(timeout=10).topics)
+    doomed = [name for name in names if name in existing]
+    for future in admin.delete_topics(doomed, operation_timeout=30).values() if doomed else []:
+        future.result()

@@ -130,6 +130,8 @@ def run_all(extra: list[str]) -> int:
         # Leave the machine as we found it: stop what this run started.
         if broker.started_here:
             kafka.stop_local()
+        else:
+            kafka.delete_topics(broker.bootstrap, [prefix + topic for topic in TOPICS])
         if server.started_here:
             postgres.stop_local()
     if not lint_ok:
