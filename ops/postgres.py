@@ -97,8 +97,20 @@ def _make_traversable(path: Path) -> None:
 
 
 def _pg(binary: str, *args: str, user: str | None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    command = [str(bin_dir() / binary), *args]
+    if user is None:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    # Switch group and supplementary groups too: with root's group kept, group bits (not "others"
+    # bits) would decide which folders the server may reach.
     return subprocess.run(
-        [str(bin_dir() / binary), *args], user=user, capture_output=True, text=True, timeout=timeout, check=False
+        command,
+        user=user,
+        group=pwd.getpwnam(user).pw_gid,
+        extra_groups=[],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
 
 
