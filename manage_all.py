@@ -90,7 +90,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     ready = wait_for("ready", lambda: all_ready(quiet=True), timeout=90)
     status_table()
     print(f"\n{'ready' if ready else 'NOT READY'} after {time.monotonic() - started:.0f}s; logs in {LOG_DIR}")
-    print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/   docs: http://127.0.0.1:8000/api/docs")
+    print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/")
     for spec in ALL_SERVICES:
         print(f"  {spec.name:<9} admin      http://127.0.0.1:{spec.http_port}/admin/")
     return 0 if ready else 1
