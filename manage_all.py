@@ -191,7 +191,7 @@ def cmd_interactive(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     from ops.testing import run_all
 
-    return run_all(args.pytest_args)
+    return run_all(args.rest)
 
 
 def main() -> int:
@@ -211,12 +211,14 @@ def main() -> int:
     for name in ("createsuperuser", "shell", "dbshell"):
         sub = commands.add_parser(name, help=f"manage.py {name} in one service")
         sub.add_argument("--service", required=True, choices=sorted(BY_NAME))
-        sub.add_argument("rest", nargs=argparse.REMAINDER)
-        sub.set_defaults(func=cmd_interactive)
+        sub.set_defaults(func=cmd_interactive, passthrough=True)
     test = commands.add_parser("test", help="lint, then every test suite on real Postgres and Kafka")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    test.set_defaults(func=cmd_test)
-    args = parser.parse_args()
+    test.set_defaults(func=cmd_test, passthrough=True)
+    # Options we don't know go to the command underneath (manage.py shell -c ..., pytest -k ...).
+    args, rest = parser.parse_known_args()
+    args.rest = rest
+    if args.rest and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(args.rest)}")
     try:
         return int(args.func(args))
     except ProvisionError as exc:
