@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint protos seed venv clean
+.PHONY: up down status test lint protos seed venv clean bench
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,3 +36,6 @@ seed: $(STAMP)
 
 clean: down
 	rm -rf var
+
+bench: $(STAMP)  ## benchmarks (never part of make test): event latency and relay throughput
+	$(PY) bench/bench_events.py

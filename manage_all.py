@@ -137,7 +137,7 @@ def status_table() -> int:
     state = read_state(STATE_FILE)
     pid = supervisor_pid(STATE_FILE)
     print(f"{'postgres':<20} {'running' if postgres.local_running() else 'not running here'}")
-    print(f"{'kafka':<20} {'running' if kafka.read_pid(kafka.PID_FILE) else 'not running here'}")
+    print(f"{'kafka':<20} {'running' if kafka.default_broker().pid() else 'not running here'}")
     if not state or pid is None:
         print(f"{'services':<20} not running (make up starts them)")
         return 3

@@ -50,12 +50,12 @@ def ensure_broker() -> KafkaBroker:
     if configured:
         wait_until_answers(configured, timeout=30)
         return KafkaBroker(configured, started_here=False)
-    bootstrap = f"127.0.0.1:{local_port()}"
-    if read_pid(PID_FILE) is not None:
-        wait_until_answers(bootstrap, timeout=60, pid=read_pid(PID_FILE))
-        return KafkaBroker(bootstrap, started_here=False)
-    start_local()
-    return KafkaBroker(bootstrap, started_here=True)
+    broker = default_broker()
+    if broker.pid() is not None:
+        wait_until_answers(broker.bootstrap, timeout=60, pid=broker.pid())
+        return KafkaBroker(broker.bootstrap, started_here=False)
+    broker.start()
+    return KafkaBroker(broker.bootstrap, started_here=True)
 
 
 def java() -> str:
@@ -104,7 +104,92 @@ def fetch_jars() -> Path:
     return libs
 
 
-def server_properties(port: int) -> str:
+@dataclass(frozen=True)
+class LocalBroker:
+    """One combined broker/controller node on 127.0.0.1: ``port`` for clients, ``port + 1`` for its controller.
+
+    ``home`` holds its storage and config; the default broker is ``var/kafka``. Tests
+    start private ones (their own port and home) when they need to stop and restart Kafka.
+    """
+
+    port: int
+    home: Path
+    log_file: Path
+    pid_file: Path
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def server_properties(self) -> str:
+        return server_properties(self.port, self.home / "data")
+
+    def start(self, *, timeout: float = 90) -> None:
+        for taken in (self.port, self.port + 1):
+            if port_open("127.0.0.1", taken):
+                raise ProvisionError(
+                    f"Port {taken} is taken by another program, so a local Kafka can't start. Point us at a "
+                    "running broker with KAFKA_BOOTSTRAP_SERVERS=HOST:PORT, free the port, or set LOCAL_KAFKA_PORT."
+                )
+        java_binary = java()
+        libs = fetch_jars()
+        for folder in (self.home, self.log_file.parent, self.pid_file.parent):
+            folder.mkdir(parents=True, exist_ok=True)
+        properties = self.home / "server.properties"
+        properties.write_text(self.server_properties())
+        classpath = f"{libs}/*"
+        if not (self.home / "data" / "meta.properties").exists():
+            cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+            format_command = [java_binary, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id]
+            result = subprocess.run(
+                [*format_command, "-c", str(properties), "--ignore-formatted"],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            if result.returncode != 0:
+                raise ProvisionError(f"Formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
+        with self.log_file.open("ab") as log:
+            process = subprocess.Popen(
+                [
+                    java_binary,
+                    "-Xms256m",
+                    "-Xmx768m",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+                    "-cp",
+                    classpath,
+                    "kafka.Kafka",
+                    str(properties),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(process.pid))
+        wait_until_answers(self.bootstrap, timeout=timeout, pid=process.pid, log_file=self.log_file)
+
+    def stop(self, *, timeout: float = 30) -> bool:
+        """Stops the broker if it runs (SIGTERM: a clean shutdown); True when it was running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        stopped = stop_pid(pid, timeout=timeout)
+        self.pid_file.unlink(missing_ok=True)
+        return stopped
+
+
+def default_broker() -> LocalBroker:
+    return LocalBroker(local_port(), DATA_DIR, LOG_FILE, PID_FILE)
+
+
+def server_properties(port: int, data_dir: Path) -> str:
     controller = port + 1
     return "\n".join(
         [
@@ -116,7 +201,7 @@ def server_properties(port: int) -> str:
             "controller.listener.names=CONTROLLER",
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "inter.broker.listener.name=PLAINTEXT",
-            f"log.dirs={DATA_DIR / 'data'}",
+            f"log.dirs={data_dir}",
             "num.partitions=6",
             "offsets.topic.replication.factor=1",
             "offsets.topic.num.partitions=6",
@@ -130,67 +215,10 @@ def server_properties(port: int) -> str:
 
 
 def start_local() -> None:
-    port = local_port()
-    for taken in (port, port + 1):
-        if port_open("127.0.0.1", taken):
-            raise ProvisionError(
-                f"Port {taken} is taken by another program, so a local Kafka can't start. Point us at a running "
-                f"broker with KAFKA_BOOTSTRAP_SERVERS=HOST:PORT, free the port, or set LOCAL_KAFKA_PORT."
-            )
-    java_binary = java()
-    libs = fetch_jars()
-    DATA_DIR.mkdir(parents=True, exist_ok=True)
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
-    properties = DATA_DIR / "server.properties"
-    properties.write_text(server_properties(port))
-    classpath = f"{libs}/*"
-    if not (DATA_DIR / "data" / "meta.properties").exists():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        result = subprocess.run(
-            [
-                java_binary,
-                "-cp",
-                classpath,
-                "kafka.tools.StorageTool",
-                "format",
-                "-t",
-                cluster_id,
-                "-c",
-                str(properties),
-                "--ignore-formatted",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        if result.returncode != 0:
-            raise ProvisionError(f"Formatting Kafka's storage failed:\n{result.stdout}{result.stderr}")
-    with LOG_FILE.open("ab") as log:
-        process = subprocess.Popen(
-            [
-                java_binary,
-                "-Xms256m",
-                "-Xmx768m",
-                "-XX:+UseG1GC",
-                "-Djava.awt.headless=true",
-                f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-                "-cp",
-                classpath,
-                "kafka.Kafka",
-                str(properties),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    PID_FILE.write_text(str(process.pid))
-    wait_until_answers(f"127.0.0.1:{port}", timeout=90, pid=process.pid)
+    default_broker().start()
 
 
-def wait_until_answers(bootstrap: str, *, timeout: float, pid: int | None = None) -> None:
+def wait_until_answers(bootstrap: str, *, timeout: float, pid: int | None = None, log_file: Path = LOG_FILE) -> None:
     """Waits for a metadata answer naming a broker; fails fast if the local broker process died."""
     from confluent_kafka import KafkaException
     from confluent_kafka.admin import AdminClient
@@ -201,7 +229,7 @@ def wait_until_answers(bootstrap: str, *, timeout: float, pid: int | None = None
     last_error = "no answer"
     while time.monotonic() < deadline:
         if pid is not None and not pid_alive(pid):
-            raise ProvisionError(f"The Kafka broker exited while starting. Its log ({LOG_FILE}):\n{tail(LOG_FILE, 30)}")
+            raise ProvisionError(f"The Kafka broker exited while starting. Its log ({log_file}):\n{tail(log_file, 30)}")
         try:
             if admin.list_topics(timeout=2).brokers:
                 return
@@ -212,13 +240,8 @@ def wait_until_answers(bootstrap: str, *, timeout: float, pid: int | None = None
 
 
 def stop_local() -> bool:
-    """Stops the local broker if it runs; True when it was running."""
-    pid = read_pid(PID_FILE)
-    if pid is None:
-        return False
-    stopped = stop_pid(pid, timeout=30)
-    PID_FILE.unlink(missing_ok=True)
-    return stopped
+    """Stops the default local broker if it runs; True when it was running."""
+    return default_broker().stop()
 
 
 def create_topics(bootstrap: str, names: list[str], partitions: int) -> list[str]:

@@ -3,30 +3,106 @@
 The handler's changes and the inbox row (:class:`~shared.models.ProcessedEvent`)
 commit in one database transaction; the Kafka offset is committed only after
 that, so a crash between the two redelivers an event the inbox recognises.
+
+Failures: a message that is not a valid envelope, or whose payload fails its
+schema, goes to ``<group>.dlq`` at once. A handler that raises is retried with
+backoff and dead-lettered after ``CONSUMER_MAX_ATTEMPTS``. Database outages
+(``OperationalError``) are retried until the database is back: an outage is no
+reason to dead-letter good events. Unknown event types are skipped and counted.
 """
 
 from __future__ import annotations
 
+import enum
+import json
 import logging
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from confluent_kafka import Consumer, KafkaError, Message
-from django.db import close_old_connections, transaction
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from django.conf import settings
+from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
+from shared import metrics
 from shared.events import Envelope, InvalidEnvelope, handler_for
-from shared.kafka import make_consumer, topic_name
+from shared.kafka import (
+    admin_client,
+    consumer_group,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    message_headers,
+    topic_name,
+)
 from shared.logs import request_id_var
 from shared.loops import StopSignal
 from shared.models import ProcessedEvent
 
 logger = logging.getLogger(__name__)
 
+MAX_BACKOFF_SECONDS = 5.0
+OUTAGE_BACKOFF_SECONDS = 30.0
+
+
+class Outcome(enum.StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    DEAD_LETTERED = "dead_lettered"
+
+
+class StopRequested(Exception):
+    """A stop arrived while a message was still being retried; its offset stays uncommitted."""
+
+
+class DeadLetterFailed(RuntimeError):
+    """The dead-letter topic did not acknowledge; the message must not be committed."""
+
+
+def dlq_topic(group: str | None = None) -> str:
+    return f"{group or consumer_group()}.dlq"
+
+
+def apply_event(envelope: Envelope, *, topic: str, partition: int, offset: int) -> Outcome:
+    """Runs the handler and records the event in one transaction; a recorded event is not applied again."""
+    handler = handler_for(envelope.type)
+    if handler is None:
+        return Outcome.SKIPPED
+    try:
+        with transaction.atomic():
+            if ProcessedEvent.objects.filter(event_id=envelope.id).exists():
+                return Outcome.DUPLICATE
+            # The inbox row first: a concurrent consumer applying the same event blocks on it, then fails.
+            ProcessedEvent.objects.create(
+                event_id=envelope.id, event_type=envelope.type, topic=topic, partition=partition, offset=offset
+            )
+            handler(envelope)
+    except IntegrityError:
+        if ProcessedEvent.objects.filter(event_id=envelope.id).exists():
+            return Outcome.DUPLICATE
+        raise
+    return Outcome.APPLIED
+
 
 class EventConsumer:
-    def __init__(self, topics: Sequence[str], stop: StopSignal, consumer: Consumer | None = None) -> None:
+    def __init__(
+        self,
+        topics: Sequence[str],
+        stop: StopSignal,
+        consumer: Consumer | None = None,
+        dead_letters: Producer | None = None,
+        max_attempts: int | None = None,
+        backoff_seconds: float = 0.2,
+    ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
         self.stop = stop
-        self.consumer = consumer or make_consumer()
+        self.group = consumer_group()
+        self.consumer = consumer or make_consumer(**{"statistics.interval.ms": 10_000, "stats_cb": self._on_stats})
+        self.dead_letters = dead_letters or make_producer()
+        self.max_attempts = max_attempts or settings.CONSUMER_MAX_ATTEMPTS
+        self.backoff_seconds = backoff_seconds
+        self._processed: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
 
     def run(self) -> None:
         if not self.topics:
@@ -34,7 +110,8 @@ class EventConsumer:
             while not self.stop.wait(3600):
                 pass
             return
-        self.consumer.subscribe(self.topics)
+        ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+        self.consumer.subscribe(self.topics, on_revoke=self._on_revoke)
         logger.info("consuming %s", ", ".join(self.topics))
         try:
             while not self.stop.is_set():
@@ -45,44 +122,164 @@ class EventConsumer:
                 if error is not None:
                     self._on_error(error)
                     continue
-                self.handle(message)
-                self.consumer.commit(message=message, asynchronous=False)
+                try:
+                    self.process(message)
+                except StopRequested:
+                    break
+                self._processed[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
+                self.consumer.commit(message=message, asynchronous=True)
         finally:
-            # Leaves the group at once, so partitions move to other members without waiting for a timeout.
+            self._commit_processed()
+            # Leaves the group at once, so its partitions move to other members without waiting for a timeout.
             self.consumer.close()
+            self.dead_letters.flush(10)
+            connections.close_all()
             logger.info("consumer closed")
 
-    def _on_error(self, error: KafkaError) -> None:
-        if error.fatal():
-            raise RuntimeError(f"fatal Kafka error: {error}")
-        logger.warning("Kafka: %s", error)
-
-    def handle(self, message: Message) -> None:
+    def process(self, message: Message) -> Outcome:
+        """Applies one message (retrying as the policy says) or dead-letters it; never drops it silently."""
         close_old_connections()
         try:
             envelope = Envelope.from_json(message.value())
+            envelope.validate()
         except InvalidEnvelope as exc:
-            # Dead-lettering arrives with the event backbone; until then the message is logged and skipped.
-            logger.error("skipping %s[%s]@%s: %s", message.topic(), message.partition(), message.offset(), exc)
-            return
+            return self.dead_letter(
+                message,
+                event_type=message_headers(message).get("event_type", ""),
+                reason=str(exc),
+                attempts=1,
+                kind="invalid",
+            )
         token = request_id_var.set(envelope.request_id)
         try:
-            handler = handler_for(envelope.type)
-            if handler is None:
-                logger.info("no handler for %s; skipped", envelope.type)
-                return
-            with transaction.atomic():
-                if ProcessedEvent.objects.filter(event_id=envelope.id).exists():
-                    logger.info("%s %s already applied; skipped", envelope.type, envelope.id)
-                    return
-                handler(envelope)
-                ProcessedEvent.objects.create(
-                    event_id=envelope.id,
-                    event_type=envelope.type,
+            return self._apply_with_retries(message, envelope)
+        finally:
+            request_id_var.reset(token)
+
+    def _apply_with_retries(self, message: Message, envelope: Envelope) -> Outcome:
+        attempts = 0
+        while True:
+            attempts += 1
+            started = time.monotonic()
+            try:
+                outcome = apply_event(
+                    envelope,
                     topic=message.topic() or "",
                     partition=message.partition() or 0,
                     offset=message.offset() or 0,
                 )
+            except (OperationalError, InterfaceError) as exc:
+                # The database is unreachable: wait for it, however long, rather than dead-letter.
+                logger.warning("database unavailable applying %s %s: %s", envelope.type, envelope.id, exc)
+                metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
+                close_old_connections()
+                self._pause(min(OUTAGE_BACKOFF_SECONDS, self.backoff_seconds * 2**attempts))
+                attempts = min(attempts, 8)
+                continue
+            except Exception as exc:
+                if attempts >= self.max_attempts:
+                    logger.exception("%s %s failed %d times; dead-lettering", envelope.type, envelope.id, attempts)
+                    return self.dead_letter(
+                        message,
+                        event_type=envelope.type,
+                        attempts=attempts,
+                        kind="handler_failed",
+                        reason=f"handler failed after {attempts} attempts: {exc!r}",
+                    )
+                logger.warning("%s %s failed (attempt %d): %r", envelope.type, envelope.id, attempts, exc)
+                metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
+                self._pause(min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempts - 1)))
+                continue
+            self._record(envelope, outcome, time.monotonic() - started)
+            return outcome
+
+    def _record(self, envelope: Envelope, outcome: Outcome, seconds: float) -> None:
+        if outcome is Outcome.SKIPPED:
+            metrics.EVENTS_SKIPPED.labels(envelope.type, self.group).inc()
+            logger.info("no handler for %s; skipped", envelope.type)
+            return
+        metrics.EVENTS_CONSUMED.labels(envelope.type, self.group, outcome.value).inc()
+        if outcome is Outcome.APPLIED:
+            metrics.HANDLER_SECONDS.labels(envelope.type, self.group).observe(seconds)
+            occurred = _parse_time(envelope.occurred_at)
+            if occurred is not None:
+                delay = (datetime.now(UTC) - occurred).total_seconds()
+                metrics.EVENT_DELIVERY_SECONDS.labels(envelope.type, self.group).observe(max(0.0, delay))
             logger.info("applied %s %s", envelope.type, envelope.id)
-        finally:
-            request_id_var.reset(token)
+        else:
+            logger.info("%s %s already applied; skipped", envelope.type, envelope.id)
+
+    def _pause(self, seconds: float) -> None:
+        if self.stop.wait(seconds):
+            raise StopRequested
+
+    def dead_letter(self, message: Message, *, event_type: str, reason: str, attempts: int, kind: str) -> Outcome:
+        """Copies the message to ``<group>.dlq`` with why, and waits for the broker to acknowledge it."""
+        headers: dict[str, str | bytes | None] = {
+            "error": reason[:2000],
+            "attempts": str(attempts),
+            "original_topic": message.topic() or "",
+            "original_partition": str(message.partition()),
+            "original_offset": str(message.offset()),
+            "event_type": event_type,
+            "group": self.group,
+            "dead_lettered_at": datetime.now(UTC).isoformat(),
+        }
+        delivery: list[KafkaError | None] = []
+        self.dead_letters.produce(
+            dlq_topic(self.group),
+            key=message.key(),
+            value=message.value(),
+            headers=headers,
+            on_delivery=lambda error, _message: delivery.append(error),
+        )
+        self.dead_letters.flush(30)
+        if not delivery or delivery[0] is not None:
+            raise DeadLetterFailed(f"dead-letter topic did not acknowledge: {delivery[0] if delivery else 'timeout'}")
+        metrics.EVENTS_DEAD_LETTERED.labels(event_type or "unknown", self.group, kind).inc()
+        logger.error(
+            "dead-lettered %s[%s]@%s (%s): %s",
+            message.topic(),
+            message.partition(),
+            message.offset(),
+            event_type,
+            reason,
+        )
+        return Outcome.DEAD_LETTERED
+
+    def _on_error(self, error: KafkaError) -> None:
+        if error.fatal():
+            raise KafkaException(error)
+        logger.warning("Kafka: %s", error)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._commit_processed({(partition.topic, partition.partition) for partition in partitions})
+
+    def _commit_processed(self, only: set[tuple[str, int]] | None = None) -> None:
+        """Commits, synchronously, the offsets of the messages fully handled (never the one in progress)."""
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), offset in self._processed.items()
+            if only is None or (topic, partition) in only
+        ]
+        if not offsets:
+            return
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            logger.warning("offset commit failed (the events will be redelivered and recognised): %s", exc)
+
+    def _on_stats(self, stats_json: str) -> None:
+        stats = json.loads(stats_json)
+        for topic, info in stats.get("topics", {}).items():
+            for partition, numbers in info.get("partitions", {}).items():
+                lag = numbers.get("consumer_lag", -1)
+                if partition != "-1" and lag >= 0:
+                    metrics.CONSUMER_LAG.labels(self.group, topic, partition).set(lag)
+
+
+def _parse_time(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None

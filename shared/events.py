@@ -1,15 +1,17 @@
-"""The event envelope, publishing through the outbox, and the registry of handlers.
+"""The event envelope, publishing through the transactional outbox, and the registry of handlers.
 
-Publishing: call :func:`publish` inside the ``transaction.atomic()`` block that
-makes the change; the row commits (or rolls back) with it and ``relay_outbox``
-sends it. Consuming: decorate a function with :func:`handles`; the consumer
-applies it and records the event id in the same transaction.
+Publishing: build an :class:`Envelope` and call :func:`publish` inside the
+``transaction.atomic()`` block that makes the change; the outbox row commits
+(or rolls back) with it, and ``relay_outbox`` sends it. Consuming: decorate a
+function with :func:`handles`; the consumer applies it and records the event
+id in the same transaction, so a redelivered event has no second effect.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -18,12 +20,25 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from shared.event_types import InvalidPayload, UnknownEventType, event_type, validate_payload
 from shared.logs import request_id_var
 from shared.models import OutboxEvent
 
+OUTBOX_CHANNEL = "shop_outbox"  # NOTIFY channel: wakes the relay as soon as a publishing transaction commits
+LANES = 16
+
 
 class InvalidEnvelope(ValueError):
-    """A message that is not an event envelope (it can never be applied)."""
+    """A message that can never be applied: not an envelope, or a payload that fails its schema."""
+
+
+def rfc3339(moment: datetime) -> str:
+    """The RFC 3339 UTC form events use for times, e.g. ``2026-11-26T06:00:00.123456Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _now() -> str:
+    return rfc3339(datetime.now(UTC))
 
 
 @dataclass(frozen=True)
@@ -33,15 +48,23 @@ class Envelope:
     payload: dict[str, Any]
     version: int = 1
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    occurred_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat().replace("+00:00", "Z"))
+    occurred_at: str = field(default_factory=_now)
     source: str = field(default_factory=lambda: str(settings.SERVICE_NAME))
     request_id: str = field(default_factory=request_id_var.get)
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), separators=(",", ":")).encode()
 
+    def validate(self) -> None:
+        """Raises :class:`InvalidEnvelope` unless the payload fits the schema of this type and version."""
+        try:
+            validate_payload(self.type, self.version, self.payload)
+        except (InvalidPayload, UnknownEventType) as exc:
+            raise InvalidEnvelope(str(exc)) from exc
+
     @classmethod
     def from_json(cls, raw: bytes | str | None) -> Envelope:
+        """Parses a message value; raises :class:`InvalidEnvelope` when it is not an envelope."""
         try:
             data = json.loads(raw or b"")
             envelope = cls(
@@ -57,49 +80,70 @@ class Envelope:
         except (ValueError, TypeError, KeyError) as exc:
             raise InvalidEnvelope(f"not an event envelope: {exc!r}") from exc
         if not isinstance(envelope.payload, dict):
-            raise InvalidEnvelope("payload must be an object")
+            raise InvalidEnvelope("not an event envelope: payload must be an object")
         return envelope
 
 
-def publish(topic: str, envelope: Envelope) -> OutboxEvent:
-    """Queues ``envelope`` for ``topic`` in the caller's transaction (required: no transaction, no event)."""
+def lane_of(key: str) -> int:
+    return zlib.crc32(key.encode()) % LANES
+
+
+def publish(envelope: Envelope, *, topic: str | None = None) -> OutboxEvent:
+    """Queues ``envelope`` in the caller's transaction (required: no transaction, no event).
+
+    The topic comes from the event type; only ``system.ping`` takes one. An invalid
+    payload raises :class:`InvalidEnvelope` here, in the producer's code path.
+    """
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must be called inside transaction.atomic(), with the change it announces.")
-    return OutboxEvent.objects.create(
+    envelope.validate()
+    registered = event_type(envelope.type, envelope.version).topic
+    if registered != "*" and topic not in (None, registered):
+        raise ValueError(f"{envelope.type} is published on {registered}, not {topic}")
+    target = topic if registered == "*" else registered
+    if not target:
+        raise ValueError(f"{envelope.type} needs a topic")
+    row = OutboxEvent.objects.create(
         event_id=envelope.id,
         event_type=envelope.type,
-        topic=topic,
+        topic=target,
         key=envelope.key,
+        lane=lane_of(envelope.key),
         envelope=asdict(envelope),
     )
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # delivered when (and only if) the transaction commits
+    return row
 
 
 Handler = Callable[[Envelope], None]
 _handlers: dict[str, Handler] = {}
 
 
-def handles(event_type: str) -> Callable[[Handler], Handler]:
-    """Registers the decorated function as this process's handler of ``event_type``."""
+def handles(event_type_name: str) -> Callable[[Handler], Handler]:
+    """Registers the decorated function as this process's handler of ``event_type_name``.
+
+    A handler runs inside the transaction that records the event as processed;
+    it must not publish to Kafka itself (use :func:`publish`, which joins that transaction).
+    """
 
     def register(handler: Handler) -> Handler:
-        existing = _handlers.get(event_type)
+        existing = _handlers.get(event_type_name)
         if existing is not None and existing is not handler:
-            raise RuntimeError(f"{event_type} already handled by {existing.__qualname__}")
-        _handlers[event_type] = handler
+            raise RuntimeError(f"{event_type_name} already handled by {existing.__qualname__}")
+        _handlers[event_type_name] = handler
         return handler
 
     return register
 
 
-def handler_for(event_type: str) -> Handler | None:
-    return _handlers.get(event_type)
+def handler_for(event_type_name: str) -> Handler | None:
+    return _handlers.get(event_type_name)
 
 
-# Every service applies pings: the inbox row is the whole effect. Operators and the
-# end-to-end tests use them to prove the outbox -> Kafka -> consumer path works.
 PING = "system.ping"
 
 
 @handles(PING)
 def _apply_ping(envelope: Envelope) -> None:
-    return None
+    """Every service applies pings: the inbox row is the whole effect."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka import Consumer, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 from django.conf import settings
 
@@ -91,3 +91,14 @@ def ensure_topics(
             if exc.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
     return created
+
+
+def message_headers(message: Message) -> dict[str, str]:
+    """A consumed message's headers as text (the client hands them over as a list of byte pairs)."""
+    raw = message.headers() or []
+    pairs = raw.items() if isinstance(raw, dict) else raw
+    return {
+        key: value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+        for key, value in pairs
+        if value is not None
+    }

@@ -12,6 +12,9 @@ class OutboxEvent(models.Model):
     event_type = models.CharField(max_length=100)
     topic = models.CharField(max_length=200)
     key = models.CharField(max_length=200)
+    # Rows of one key share a lane; a relay publishes a lane only while holding its advisory lock,
+    # so several relays never reorder the events of one key.
+    lane = models.PositiveSmallIntegerField(default=0)
     envelope = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -20,8 +23,13 @@ class OutboxEvent(models.Model):
 
     class Meta:
         indexes = [
-            # The relay's query: pending rows in insertion order.
+            # The relay's queries: pending rows in insertion order, and which lanes have any.
             models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx"),
+            models.Index(
+                fields=["lane", "id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_lane_idx"
+            ),
+            # Pruning: sent rows by age.
+            models.Index(fields=["sent_at"], condition=models.Q(sent_at__isnull=False), name="outbox_sent_idx"),
         ]
 
     def __str__(self) -> str:
@@ -36,7 +44,7 @@ class ProcessedEvent(models.Model):
     topic = models.CharField(max_length=200)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
-    processed_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

@@ -159,6 +159,11 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "KAFKA_BOOTSTRAP_SERVERS": env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         "KAFKA_TOPIC_PREFIX": env_str("KAFKA_TOPIC_PREFIX", ""),
         "KAFKA_SUBSCRIPTIONS": [],
+        # Event backbone: handler attempts before a message is dead-lettered; how long sent outbox rows
+        # and inbox records are kept (the inbox must outlive Kafka's retention, or old redeliveries re-apply).
+        "CONSUMER_MAX_ATTEMPTS": env_int("CONSUMER_MAX_ATTEMPTS", 5),
+        "OUTBOX_RETENTION_HOURS": env_int("OUTBOX_RETENTION_HOURS", 168),
+        "INBOX_RETENTION_DAYS": env_int("INBOX_RETENTION_DAYS", 30),
         "JWT_PUBLIC_KEY_PATH": env_str("JWT_PUBLIC_KEY_PATH", str(REPO_ROOT / "var" / "keys" / "jwt_public.pem")),
         "SERVICE_URLS": {
             other.name: env_str(f"{other.env_prefix}URL", f"http://127.0.0.1:{other.http_port}")

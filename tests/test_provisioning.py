@@ -40,7 +40,9 @@ def test_kafka_without_java_says_how_to_get_it(monkeypatch):
 
 
 def test_kafka_broker_config_is_kraft_on_loopback():
-    properties = dict(line.split("=", 1) for line in kafka.server_properties(19092).splitlines() if line)
+    properties = dict(
+        line.split("=", 1) for line in kafka.server_properties(19092, REPO_ROOT / "var" / "x").splitlines() if line
+    )
     assert properties["process.roles"] == "broker,controller"
     assert properties["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
     assert properties["auto.create.topics.enable"] == "false"

@@ -90,3 +90,19 @@ def test_supervisor_restarts_a_process_that_dies(stack):
     wait_until(
         lambda: stack.log("inventory-relay").count("relaying the outbox") >= 2, timeout=30, what="the relay's restart"
     )
+
+
+def test_products_created_in_the_catalog_get_stock_rows_through_kafka(stack):
+    """The demo seed creates products in product_svc; inventory_svc's consumer creates their stock rows."""
+    with psycopg.connect(stack.database_url("product")) as conn:
+        product_ids = {row[0] for row in conn.execute("SELECT id FROM catalog_product")}
+    assert len(product_ids) == 50
+
+    def stock_rows() -> set:
+        with psycopg.connect(stack.database_url("inventory")) as conn:
+            return {row[0] for row in conn.execute("SELECT product_id FROM inventory_stockitem")}
+
+    wait_until(lambda: stock_rows() == product_ids, timeout=60, interval=0.2, what="a stock row per product")
+    with psycopg.connect(stack.database_url("inventory")) as conn:
+        levels = conn.execute("SELECT min(on_hand), max(on_hand), count(*) FROM inventory_stockitem").fetchone()
+    assert levels == (0, 0, 50)

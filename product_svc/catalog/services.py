@@ -1,9 +1,148 @@
-"""Writes to the catalog."""
+"""Writes to the catalog. Each product change and the event announcing it commit in one transaction (the outbox)."""
 
-from catalog.models import Category
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, TypedDict, Unpack
+
+from django.db import transaction
+from rest_framework import status
+
+from catalog.models import Category, Product
+from shared.errors import DomainError
+from shared.events import Envelope, publish
+
+CENT = Decimal("0.01")
+PRICE_LIMIT = Decimal("10000000000")  # max_digits=12 with 2 decimals: ten integer digits at most
+
+
+class CategoryNotFound(DomainError):
+    status = status.HTTP_400_BAD_REQUEST
+    code = "unknown-category"
+    title = "Unknown category"
+
+
+class InvalidPrice(DomainError):
+    status = status.HTTP_400_BAD_REQUEST
+    code = "invalid-price"
+    title = "Invalid price"
+
+
+class ProductChanges(TypedDict, total=False):
+    """What :func:`product_update` may change; ``category_slug`` ``None`` removes the category."""
+
+    sku: str
+    name: str
+    description: str
+    price: Decimal
+    currency: str
+    category_slug: str | None
+    is_active: bool
 
 
 def category_ensure(*, slug: str, name: str) -> Category:
     """The category ``slug``, created with ``name`` if absent (demo data, idempotent)."""
     category, _ = Category.objects.get_or_create(slug=slug, defaults={"name": name})
     return category
+
+
+def product_create(
+    *,
+    sku: str,
+    name: str,
+    price: Decimal,
+    currency: str = "USD",
+    description: str = "",
+    category_slug: str | None = None,
+) -> Product:
+    """Adds a product and publishes ``product.created`` (inventory creates its stock row from it).
+
+    Raises :class:`InvalidPrice` or :class:`CategoryNotFound` before writing anything,
+    and ``IntegrityError`` when the SKU is taken (the unique index decides, so
+    concurrent creations cannot both succeed; the caller maps it to 409).
+    """
+    price = _checked_price(price)
+    category = _category(category_slug)
+    with transaction.atomic():
+        product = Product.objects.create(
+            sku=sku, name=name, description=description, price=price, currency=currency, category=category
+        )
+        publish(Envelope(type="product.created", key=str(product.id), payload=_product_payload(product)))
+    return product
+
+
+def product_update(*, product: Product, **changes: Unpack[ProductChanges]) -> Product:
+    """Applies ``changes`` to ``product`` and publishes ``product.updated``; returns the product as stored.
+
+    The row is re-read under ``select_for_update``, so concurrent updates apply one
+    after the other and each event carries the state it produced. Changes that
+    leave every field as it was write nothing and publish nothing.
+    """
+    unknown = set(changes) - ProductChanges.__optional_keys__
+    if unknown:
+        raise TypeError(f"product_update() got unexpected changes: {', '.join(sorted(unknown))}")
+    values: dict[str, Any] = dict(changes)
+    if "price" in values:
+        values["price"] = _checked_price(values["price"])
+    if "category_slug" in values:
+        values["category"] = _category(values.pop("category_slug"))
+    with transaction.atomic():
+        stored = Product.objects.select_for_update(of=("self",)).select_related("category").get(pk=product.pk)
+        changed = [field for field, value in values.items() if getattr(stored, field) != value]
+        if not changed:
+            return stored
+        for field in changed:
+            setattr(stored, field, values[field])
+        stored.save(update_fields=[*changed, "updated_at"])
+        publish(Envelope(type="product.updated", key=str(stored.id), payload=_product_payload(stored)))
+    return stored
+
+
+def product_delete(*, product: Product) -> Product:
+    """Soft-deletes ``product`` (inactive, kept for order history) and publishes ``product.deleted``.
+
+    Deleting an inactive product changes nothing and publishes nothing.
+    """
+    with transaction.atomic():
+        stored = Product.objects.select_for_update().get(pk=product.pk)
+        if not stored.is_active:
+            return stored
+        stored.is_active = False
+        stored.save(update_fields=["is_active", "updated_at"])
+        publish(
+            Envelope(
+                type="product.deleted", key=str(stored.id), payload={"product_id": str(stored.id), "sku": stored.sku}
+            )
+        )
+    return stored
+
+
+def _checked_price(price: Decimal) -> Decimal:
+    if not isinstance(price, Decimal) or not price.is_finite():
+        raise InvalidPrice(f"A price must be a decimal amount, not {price!r}.", errors={"price": ["Not a decimal."]})
+    if price < 0 or price >= PRICE_LIMIT:
+        raise InvalidPrice(f"A price must be between 0 and {PRICE_LIMIT - CENT}.", errors={"price": ["Out of range."]})
+    if price != price.quantize(CENT):
+        raise InvalidPrice("A price has at most two decimal places.", errors={"price": ["Too many decimals."]})
+    return price.quantize(CENT)
+
+
+def _category(slug: str | None) -> Category | None:
+    if slug is None:
+        return None
+    category = Category.objects.filter(slug=slug).first()
+    if category is None:
+        raise CategoryNotFound(f"There is no category {slug!r}.", errors={"category": ["Unknown category."]})
+    return category
+
+
+def _product_payload(product: Product) -> dict[str, object]:
+    return {
+        "product_id": str(product.id),
+        "sku": product.sku,
+        "name": product.name,
+        "price": str(product.price.quantize(CENT)),
+        "currency": product.currency,
+        "category": product.category.slug if product.category is not None else None,
+        "is_active": product.is_active,
+    }

@@ -1,116 +1,53 @@
-"""The consumer applies each event once in effect and records it in the inbox."""
+"""Applying one event: the handler's effect and the inbox record commit together, once."""
 
-import threading
 import uuid
-from dataclasses import dataclass
 
 import pytest
 
-from shared.consumer import EventConsumer
-from shared.events import Envelope, handles
-from shared.kafka import make_consumer, make_producer, topic_name
-from shared.loops import StopSignal
+from shared.consumer import Outcome, apply_event
+from shared.events import Envelope
 from shared.models import ProcessedEvent
-from shared.testing import wait_until
+from shared.tests.conftest import effect_rows
+from shared.tests.effects import flaky_failures, released, stock_changed
 
-applied: list[str] = []
-
-
-@handles("test.counted")
-def _count(envelope: Envelope) -> None:
-    applied.append(envelope.id)
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@handles("test.failing")
-def _fail(envelope: Envelope) -> None:
-    ProcessedEvent.objects.create(
-        event_id="00000000-0000-0000-0000-000000000001", event_type="x", topic="t", partition=0, offset=0
+def apply(envelope: Envelope, offset: int = 7) -> Outcome:
+    return apply_event(envelope, topic="inventory", partition=2, offset=offset)
+
+
+def test_event_is_applied_and_recorded_with_its_position(effects):
+    event = stock_changed(str(uuid.uuid4()), 3)
+    assert apply(event) is Outcome.APPLIED
+    assert effect_rows() == [(event.id, event.key, 3)]
+    record = ProcessedEvent.objects.get(event_id=event.id)
+    assert (record.event_type, record.topic, record.partition, record.offset) == (
+        "inventory.changed",
+        "inventory",
+        2,
+        7,
     )
-    raise RuntimeError("handler bug")
 
 
-@dataclass
-class FakeMessage:
-    """A message as confluent-kafka hands it over (unit level: no broker needed to test dispatch)."""
-
-    payload: bytes | None
-    topic_: str = "users"
-    partition_: int = 2
-    offset_: int = 7
-
-    def value(self) -> bytes | None:
-        return self.payload
-
-    def topic(self) -> str:
-        return self.topic_
-
-    def partition(self) -> int:
-        return self.partition_
-
-    def offset(self) -> int:
-        return self.offset_
-
-
-@pytest.fixture
-def consumer():
-    applied.clear()
-    return EventConsumer(["users"], StopSignal(), consumer=object())  # type: ignore[arg-type]
-
-
-@pytest.mark.django_db(transaction=True)
-def test_event_is_applied_and_recorded(consumer):
-    envelope = Envelope(type="test.counted", key="k", payload={})
-    consumer.handle(FakeMessage(envelope.to_json()))
-    assert applied == [envelope.id]
-    record = ProcessedEvent.objects.get(event_id=envelope.id)
-    assert (record.topic, record.partition, record.offset) == ("users", 2, 7)
-
-
-@pytest.mark.django_db(transaction=True)
-def test_redelivered_event_is_applied_once(consumer):
-    envelope = Envelope(type="test.counted", key="k", payload={})
-    consumer.handle(FakeMessage(envelope.to_json()))
-    consumer.handle(FakeMessage(envelope.to_json(), offset_=8))
-    assert applied == [envelope.id]
+def test_redelivered_event_has_no_second_effect(effects):
+    event = stock_changed(str(uuid.uuid4()), 1)
+    assert apply(event) is Outcome.APPLIED
+    assert apply(event, offset=8) is Outcome.DUPLICATE
+    assert len(effect_rows()) == 1
     assert ProcessedEvent.objects.count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-def test_unknown_event_type_is_skipped_and_not_recorded(consumer):
-    consumer.handle(FakeMessage(Envelope(type="test.never-registered", key="k", payload={}).to_json()))
+def test_event_without_a_handler_here_is_skipped_and_not_recorded():
+    event = Envelope(type="user.deactivated", key="u", payload={"user_id": str(uuid.uuid4())})
+    assert apply(event) is Outcome.SKIPPED
     assert ProcessedEvent.objects.count() == 0
 
 
-@pytest.mark.django_db(transaction=True)
-def test_garbage_message_is_skipped(consumer):
-    consumer.handle(FakeMessage(b"not json"))
-    consumer.handle(FakeMessage(None))
+def test_failing_handler_leaves_neither_effect_nor_inbox_record(effects):
+    order_id = str(uuid.uuid4())
+    flaky_failures[order_id] = 1
+    with pytest.raises(RuntimeError, match="transient failure"):
+        apply(released(order_id))
     assert ProcessedEvent.objects.count() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_failing_handler_rolls_back_its_changes_and_the_inbox_row(consumer):
-    envelope = Envelope(type="test.failing", key="k", payload={})
-    with pytest.raises(RuntimeError, match="handler bug"):
-        consumer.handle(FakeMessage(envelope.to_json()))
-    assert ProcessedEvent.objects.count() == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_consumer_loop_applies_events_from_kafka_and_commits(settings):
-    applied.clear()
-    envelope = Envelope(type="test.counted", key="order-1", payload={})
-    producer = make_producer()
-    producer.produce(topic_name("users"), key=b"order-1", value=envelope.to_json())
-    assert producer.flush(10) == 0
-    stop = StopSignal()
-    loop = EventConsumer(["users"], stop, consumer=make_consumer(**{"group.id": f"test-{uuid.uuid4().hex}"}))
-    thread = threading.Thread(target=loop.run)
-    thread.start()
-    try:
-        wait_until(lambda: ProcessedEvent.objects.filter(event_id=envelope.id).exists(), what="the event applied")
-    finally:
-        stop.set()
-        thread.join(timeout=30)
-    assert not thread.is_alive()
-    assert applied.count(envelope.id) == 1
+    assert apply(released(order_id)) is Outcome.APPLIED

@@ -23,5 +23,5 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         envelope = Envelope(type=PING, key=options["key"] or str(uuid.uuid4()), payload={})
         with transaction.atomic():
-            publish(options["topic"], envelope)
+            publish(envelope, topic=options["topic"])
         self.stdout.write(envelope.id)

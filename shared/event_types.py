@@ -1,0 +1,240 @@
+"""Every event the platform publishes: its topic, version and payload schema, defined once.
+
+Producers validate before writing to the outbox (an invalid payload is a bug
+in the producer and raises at once); consumers validate before applying (an
+invalid payload goes to the dead-letter topic with the reason). The catalog
+in ``docs/events.md`` is generated from this module (``python -m shared.event_catalog``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+
+Schema = dict[str, Any]
+
+UUID: Schema = {"type": "string", "format": "uuid"}
+MONEY: Schema = {"type": "string", "pattern": r"^-?\d{1,10}\.\d{2}$", "description": 'decimal string, e.g. "19.99"'}
+CURRENCY: Schema = {"type": "string", "pattern": "^[A-Z]{3}$"}
+TIMESTAMP: Schema = {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"}
+TEXT: Schema = {"type": "string"}
+COUNT: Schema = {"type": "integer", "minimum": 0}
+QUANTITY: Schema = {"type": "integer", "minimum": 1, "maximum": 1000}
+ROLE: Schema = {"enum": ["customer", "staff"]}
+ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled"]}
+
+
+def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    """An object with exactly these fields (extra fields are refused: they would be silently lost)."""
+    return {
+        "type": "object",
+        "properties": required | (optional or {}),
+        "required": sorted(required),
+        "additionalProperties": False,
+    }
+
+
+def array_of(item: Schema, *, min_items: int = 0) -> Schema:
+    return {"type": "array", "items": item, "minItems": min_items}
+
+
+def nullable(schema: Schema) -> Schema:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+USER = {
+    "user_id": UUID,
+    "email": TEXT,
+    "first_name": TEXT,
+    "last_name": TEXT,
+    "role": ROLE,
+    "is_active": {"type": "boolean"},
+}
+PRODUCT = {
+    "product_id": UUID,
+    "sku": TEXT,
+    "name": TEXT,
+    "price": MONEY,
+    "currency": CURRENCY,
+    "category": nullable(TEXT),
+    "is_active": {"type": "boolean"},
+}
+ORDER_LINE = record({"product_id": UUID, "sku": TEXT, "quantity": QUANTITY, "unit_price": MONEY})
+STOCK_LINE = record({"product_id": UUID, "quantity": QUANTITY})
+SHORT_LINE = record({"product_id": UUID, "wanted": QUANTITY, "available": COUNT})
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    version: int
+    topic: str
+    schema: Schema
+    description: str
+    consumers: tuple[str, ...] = ()
+
+
+class UnknownEventType(LookupError):
+    pass
+
+
+class InvalidPayload(ValueError):
+    """The payload does not match its event type's schema; the message says where."""
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType(
+        "system.ping",
+        1,
+        "*",
+        record({}),
+        "Proves the outbox -> Kafka -> consumer path (manage.py event_ping).",
+        ("every consumer of the topic",),
+    ),
+    EventType(
+        "user.registered",
+        1,
+        "users",
+        record(USER | {"date_joined": TIMESTAMP}),
+        "A new user account exists.",
+        ("order",),
+    ),
+    EventType("user.updated", 1, "users", record(USER), "A user's profile, role or status changed.", ("order",)),
+    EventType("user.deactivated", 1, "users", record({"user_id": UUID}), "A user may no longer sign in.", ("order",)),
+    EventType("product.created", 1, "products", record(PRODUCT), "A product was added to the catalog.", ("inventory",)),
+    EventType(
+        "product.updated",
+        1,
+        "products",
+        record(PRODUCT),
+        "A product's details, price or status changed.",
+        ("inventory",),
+    ),
+    EventType(
+        "product.deleted",
+        1,
+        "products",
+        record({"product_id": UUID, "sku": TEXT}),
+        "A product was soft-deleted (kept for order history, no longer sold).",
+        ("inventory",),
+    ),
+    EventType(
+        "order.placed",
+        1,
+        "orders",
+        record(
+            {
+                "order_id": UUID,
+                "customer_id": UUID,
+                "lines": array_of(ORDER_LINE, min_items=1),
+                "total": MONEY,
+                "currency": CURRENCY,
+            }
+        ),
+        "A customer placed an order; inventory reserves every line or none.",
+        ("inventory",),
+    ),
+    EventType(
+        "order.cancelled",
+        1,
+        "orders",
+        record({"order_id": UUID, "customer_id": UUID}, {"reason": TEXT}),
+        "An order was cancelled; inventory releases what it reserved.",
+        ("inventory",),
+    ),
+    EventType(
+        "order.confirmed",
+        1,
+        "orders",
+        record({"order_id": UUID, "customer_id": UUID}),
+        "Stock was reserved for every line.",
+    ),
+    EventType(
+        "order.rejected",
+        1,
+        "orders",
+        record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
+        "The order could not be fulfilled.",
+    ),
+    EventType(
+        "order.status_changed",
+        1,
+        "orders",
+        record(
+            {"order_id": UUID, "from_status": ORDER_STATUS, "to_status": ORDER_STATUS},
+            {"by": nullable(UUID), "reason": TEXT},
+        ),
+        "Any order status transition, with who made it.",
+    ),
+    EventType(
+        "inventory.reserved",
+        1,
+        "inventory",
+        record({"order_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
+        "Every line of an order is reserved.",
+        ("order",),
+    ),
+    EventType(
+        "inventory.reservation_failed",
+        1,
+        "inventory",
+        record({"order_id": UUID, "short_lines": array_of(SHORT_LINE, min_items=1)}),
+        "At least one line was short; nothing was reserved.",
+        ("order",),
+    ),
+    EventType(
+        "inventory.released",
+        1,
+        "inventory",
+        record({"order_id": UUID, "lines": array_of(STOCK_LINE)}),
+        "A cancelled order's reservation was released.",
+        ("order",),
+    ),
+    EventType(
+        "inventory.changed",
+        1,
+        "inventory",
+        record(
+            {
+                "product_id": UUID,
+                "sku": TEXT,
+                "on_hand": COUNT,
+                "reserved": COUNT,
+                "available": COUNT,
+                "stock_version": COUNT,
+            }
+        ),
+        "A product's stock levels changed; stock_version orders the updates of one product.",
+        ("product",),
+    ),
+)
+
+_BY_KEY: dict[tuple[str, int], EventType] = {(event.name, event.version): event for event in EVENT_TYPES}
+
+
+def event_type(name: str, version: int) -> EventType:
+    try:
+        return _BY_KEY[(name, version)]
+    except KeyError:
+        raise UnknownEventType(f"no schema for {name} version {version}") from None
+
+
+def is_known(name: str) -> bool:
+    return any(known == name for known, _ in _BY_KEY)
+
+
+@cache
+def _validator(name: str, version: int) -> Draft202012Validator:
+    return Draft202012Validator(event_type(name, version).schema, format_checker=FormatChecker())
+
+
+def validate_payload(name: str, version: int, payload: Any) -> None:
+    """Raises :class:`InvalidPayload` (or :class:`UnknownEventType`) unless ``payload`` fits the schema."""
+    error = best_match(_validator(name, version).iter_errors(payload))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "payload"
+        raise InvalidPayload(f"{name} v{version}: {where}: {error.message}")

@@ -1,0 +1,257 @@
+"""The event backbone against the real broker and database: schemas, ordering, retries, dead letters, replay."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from confluent_kafka import Consumer
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+
+from shared import metrics
+from shared.consumer import EventConsumer, dlq_topic
+from shared.events import OUTBOX_CHANNEL, Envelope, InvalidEnvelope, publish
+from shared.kafka import make_producer, topic_name
+from shared.loops import StopSignal
+from shared.models import OutboxEvent, ProcessedEvent
+from shared.relay import OutboxRelay
+from shared.testing import wait_until
+from shared.tests import effects
+from shared.tests.conftest import database_url, effect_rows
+from shared.tests.effects import flaky_failures, released
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def produce_raw(topic: str, value: bytes, key: bytes = b"k", headers: dict[str, str] | None = None) -> None:
+    producer = make_producer()
+    producer.produce(topic_name(topic), key=key, value=value, headers=headers or {})
+    assert producer.flush(10) == 0
+
+
+@contextmanager
+def running_consumer(topics: list[str], **options: object) -> Iterator[EventConsumer]:
+    stop = StopSignal()
+    loop = EventConsumer(topics, stop, **options)  # type: ignore[arg-type]
+    thread = threading.Thread(target=loop.run)
+    thread.start()
+    try:
+        yield loop
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        assert not thread.is_alive(), "the consumer did not stop"
+
+
+def read_dead_letters(count: int) -> list[tuple[dict[str, str], bytes]]:
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    reader.subscribe([dlq_topic()])
+    letters: list[tuple[dict[str, str], bytes]] = []
+    try:
+        wait_until(lambda: _poll_into(reader, letters) >= count, timeout=30, interval=0, what="dead letters")
+    finally:
+        reader.close()
+    return letters
+
+
+def _poll_into(reader: Consumer, letters: list[tuple[dict[str, str], bytes]]) -> int:
+    message = reader.poll(0.5)
+    if message is not None and not message.error():
+        letters.append(({k: v.decode() for k, v in message.headers() or []}, message.value()))
+    return len(letters)
+
+
+# Publishing --------------------------------------------------------------------------------------------------
+
+
+def test_publish_refuses_a_payload_that_breaks_its_schema():
+    bad = Envelope(type="product.created", key="p-1", payload={"product_id": "not-a-uuid"})
+    with pytest.raises(InvalidEnvelope, match=r"product\.created v1"), transaction.atomic():
+        publish(bad)
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_publish_refuses_an_unregistered_type():
+    with pytest.raises(InvalidEnvelope, match=r"no schema for order\.teleported"), transaction.atomic():
+        publish(Envelope(type="order.teleported", key="o-1", payload={}))
+
+
+def test_publish_puts_the_event_on_its_registered_topic():
+    with transaction.atomic():
+        row = publish(effects.stock_changed(str(uuid.uuid4()), 1))
+    assert row.topic == "inventory"
+
+
+def test_commit_wakes_the_relay_and_rollback_does_not():
+    listener = psycopg.connect(database_url(), autocommit=True)
+    listener.execute(f"LISTEN {OUTBOX_CHANNEL}")
+    try:
+        with pytest.raises(ZeroDivisionError), transaction.atomic():
+            publish(effects.stock_changed(str(uuid.uuid4()), 1))
+            1 / 0  # noqa: B018
+        assert list(listener.notifies(timeout=0.5, stop_after=1)) == []
+        with transaction.atomic():
+            publish(effects.stock_changed(str(uuid.uuid4()), 1))
+        assert len(list(listener.notifies(timeout=5, stop_after=1))) == 1
+    finally:
+        listener.close()
+
+
+# Ordering ----------------------------------------------------------------------------------------------------
+
+
+def test_two_relays_keep_each_keys_order_across_partitions(isolated_topics):
+    products = [str(uuid.uuid4()) for _ in range(12)]
+    with transaction.atomic():
+        for seq in range(1, 41):
+            for product in products:
+                publish(effects.stock_changed(product, seq))
+    total = len(products) * 40
+
+    def drain(relay: OutboxRelay) -> None:
+        try:
+            while OutboxEvent.objects.filter(sent_at__isnull=True).exists():
+                relay.relay_batch()
+        finally:
+            connection.close()
+
+    relays = [OutboxRelay(StopSignal(), batch_size=25) for _ in range(2)]
+    threads = [threading.Thread(target=drain, args=(relay,)) for relay in relays]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert OutboxEvent.objects.filter(sent_at__isnull=True).count() == 0
+
+    reader = Consumer(
+        {
+            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+            "group.id": f"reader-{uuid.uuid4().hex}",
+            "auto.offset.reset": "earliest",
+        }
+    )
+    reader.subscribe([topic_name("inventory")])
+    seen: dict[str, list[int]] = defaultdict(list)
+    partitions: dict[str, set[int]] = defaultdict(set)
+    received = 0
+
+    def read_one() -> bool:
+        nonlocal received
+        message = reader.poll(0.5)
+        if message is not None and not message.error():
+            event = Envelope.from_json(message.value())
+            seen[event.key].append(event.payload["stock_version"])
+            partitions[event.key].add(message.partition())
+            received += 1
+        return received >= total
+
+    try:
+        wait_until(read_one, timeout=60, interval=0, what="every event read back")
+    finally:
+        reader.close()
+    assert all(seen[product] == list(range(1, 41)) for product in products), "a key's events were reordered"
+    assert all(len(partitions[product]) == 1 for product in products), "one key must stay on one partition"
+    assert len(set().union(*partitions.values())) > 1, "the keys should spread over several partitions"
+
+
+# Consuming: retries, dead letters, replay ----------------------------------------------------------------------
+
+
+def test_poison_message_goes_to_the_dlq_at_once_with_the_reason(isolated_topics, effects):
+    bad = Envelope(type="inventory.changed", key="p-1", payload={"product_id": "nope"})
+    produce_raw("inventory", bad.to_json(), headers={"event_type": "inventory.changed"})
+    dead_lettered = metrics.EVENTS_DEAD_LETTERED.labels("inventory.changed", f"{isolated_topics}order-svc", "invalid")
+    before = dead_lettered._value.get()
+    with running_consumer(["inventory"]):
+        ((headers, value),) = read_dead_letters(1)
+    assert headers["attempts"] == "1"
+    assert headers["original_topic"] == topic_name("inventory")
+    assert headers["event_type"] == "inventory.changed"
+    assert headers["error"] == "inventory.changed v1: payload: 'available' is a required property"
+    assert value == bad.to_json()
+    assert effect_rows() == []
+    assert ProcessedEvent.objects.count() == 0
+    assert dead_lettered._value.get() == before + 1
+
+
+def test_garbage_bytes_go_to_the_dlq(isolated_topics):
+    produce_raw("inventory", b"\x00\x01 not json")
+    with running_consumer(["inventory"]):
+        ((headers, value),) = read_dead_letters(1)
+    assert headers["error"].startswith("not an event envelope")
+    assert value == b"\x00\x01 not json"
+
+
+def test_transient_handler_failures_are_retried_then_applied_once(isolated_topics):
+    order_id = str(uuid.uuid4())
+    flaky_failures[order_id] = 2
+    event = released(order_id)
+    produce_raw("inventory", event.to_json())
+    with running_consumer(["inventory"], max_attempts=5, backoff_seconds=0.01):
+        wait_until(lambda: ProcessedEvent.objects.filter(event_id=event.id).exists(), what="the retried event")
+    assert flaky_failures[order_id] == 0
+
+
+def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fix(isolated_topics, capsys):
+    order_id = str(uuid.uuid4())
+    flaky_failures[order_id] = 10**6  # broken until "fixed" below
+    event = released(order_id)
+    produce_raw("inventory", event.to_json())
+    with running_consumer(["inventory"], max_attempts=3, backoff_seconds=0.01):
+        ((headers, _),) = read_dead_letters(1)
+    assert headers["attempts"] == "3"
+    assert "handler failed after 3 attempts" in headers["error"]
+    assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
+
+    call_command("dlq", "list")
+    assert "1 dead letter(s) pending" in capsys.readouterr().out
+    with pytest.raises(Exception, match="still fails"):
+        call_command("dlq", "replay")
+
+    flaky_failures[order_id] = 0  # the fix is deployed
+    call_command("dlq", "replay")
+    assert "replayed 1 dead letter(s)" in capsys.readouterr().out
+    assert ProcessedEvent.objects.filter(event_id=event.id).exists()
+    call_command("dlq", "list")
+    assert "0 dead letter(s) pending" in capsys.readouterr().out
+    call_command("dlq", "replay")
+    assert "replayed 0 dead letter(s)" in capsys.readouterr().out
+
+
+def test_unknown_event_types_are_skipped_and_counted_not_dead_lettered(isolated_topics):
+    group = f"{isolated_topics}order-svc"
+    before = metrics.EVENTS_SKIPPED.labels("product.created", group)._value.get()
+    product_id = str(uuid.uuid4())
+    skipped = Envelope(
+        type="product.created",
+        key=product_id,
+        payload={
+            "product_id": product_id,
+            "sku": "S-1",
+            "name": "Mug",
+            "price": "9.50",
+            "currency": "EUR",
+            "category": None,
+            "is_active": True,
+        },
+    )
+    after_it = released(str(uuid.uuid4()))
+    produce_raw("inventory", skipped.to_json(), key=product_id.encode())
+    produce_raw("inventory", after_it.to_json(), key=product_id.encode())
+    with running_consumer(["inventory"]):
+        wait_until(lambda: ProcessedEvent.objects.filter(event_id=after_it.id).exists(), what="the next event")
+    assert metrics.EVENTS_SKIPPED.labels("product.created", group)._value.get() == before + 1
+    assert not ProcessedEvent.objects.filter(event_id=skipped.id).exists()
