@@ -20,12 +20,18 @@ KINDS = ("web", "grpc", "consumer", "relay")
 class Ports:
     http: dict[str, int]
     grpc: dict[str, int]
+    metrics: dict[str, int] = field(default_factory=dict)  # by process name, e.g. "order-consumer"
 
     @classmethod
     def standard(cls) -> Ports:
         return cls(
             http={spec.name: spec.http_port for spec in ALL_SERVICES},
             grpc={spec.name: spec.grpc_port for spec in ALL_SERVICES if spec.grpc_port},
+            metrics={
+                f"{spec.name}-{kind}": port
+                for spec in DOMAIN_SERVICES
+                for kind, port in (("consumer", spec.consumer_metrics_port), ("relay", spec.relay_metrics_port))
+            },
         )
 
 
@@ -39,6 +45,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)  # added to the supervisor's environment
     http_port: int | None = None
     grpc_port: int | None = None
+    metrics_port: int | None = None  # the consumer's and relay's own /metrics
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,15 +115,18 @@ def stack_processes(
         if spec in DOMAIN_SERVICES:
             grpc_port = ports.grpc[spec.name]
             for kind, command in (("grpc", "run_grpc"), ("consumer", "consume_events"), ("relay", "relay_outbox")):
+                name = f"{spec.name}-{kind}"
+                metrics_port = ports.metrics.get(name)
                 processes.append(
                     ProcessSpec(
-                        f"{spec.name}-{kind}",
+                        name,
                         spec.name,
                         kind,
                         manage_command(spec, command),
                         str(REPO_ROOT),
-                        env,
+                        env | ({"METRICS_PORT": str(metrics_port)} if metrics_port else {}),
                         grpc_port=grpc_port if kind == "grpc" else None,
+                        metrics_port=metrics_port,
                     )
                 )
     return processes

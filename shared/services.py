@@ -19,6 +19,16 @@ class ServiceSpec:
     grpc_port: int | None  # the gateway has no gRPC server
 
     @property
+    def consumer_metrics_port(self) -> int:
+        """Where its ``consume_events`` process serves /metrics (9101-9104 by service)."""
+        return 9100 + self.http_port % 100
+
+    @property
+    def relay_metrics_port(self) -> int:
+        """Where its ``relay_outbox`` process serves /metrics (9201-9204 by service)."""
+        return 9200 + self.http_port % 100
+
+    @property
     def project(self) -> str:
         """The Django project folder and package, e.g. ``user_svc``."""
         return f"{self.name}_svc"

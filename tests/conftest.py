@@ -29,7 +29,7 @@ from ops.paths import VAR  # noqa: E402
 from ops.procs import pid_alive  # noqa: E402
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes  # noqa: E402
 from ops.supervisor import launch, read_state, shutdown  # noqa: E402
-from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS  # noqa: E402
+from shared.services import ALL_SERVICES, BY_NAME, DOMAIN_SERVICES, TOPIC_PARTITIONS, TOPICS  # noqa: E402
 
 
 def free_port() -> int:
@@ -105,6 +105,7 @@ def stack() -> Iterator[Stack]:
     ports = Ports(
         http={spec.name: free_port() for spec in ALL_SERVICES},
         grpc={spec.name: free_port() for spec in ALL_SERVICES if spec.grpc_port},
+        metrics={f"{spec.name}-{kind}": free_port() for spec in DOMAIN_SERVICES for kind in ("consumer", "relay")},
     )
     run_dir = VAR / "e2e" / time.strftime("%Y%m%d-%H%M%S")
     built = Stack(

@@ -106,3 +106,11 @@ def test_products_created_in_the_catalog_get_stock_rows_through_kafka(stack):
     with psycopg.connect(stack.database_url("inventory")) as conn:
         levels = conn.execute("SELECT min(on_hand), max(on_hand), count(*) FROM inventory_stockitem").fetchone()
     assert levels == (0, 0, 50)
+
+
+@pytest.mark.parametrize("kind", ["consumer", "relay"])
+def test_consumer_and_relay_processes_serve_their_metrics(stack, kind):
+    port = stack.ports.metrics[f"order-{kind}"]
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    expected = "shop_events_consumed_total" if kind == "consumer" else "shop_outbox_backlog"
+    assert expected in body
