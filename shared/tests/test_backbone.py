@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections import defaultdict
@@ -255,3 +256,22 @@ def test_unknown_event_types_are_skipped_and_counted_not_dead_lettered(isolated_
         wait_until(lambda: ProcessedEvent.objects.filter(event_id=after_it.id).exists(), what="the next event")
     assert metrics.EVENTS_SKIPPED.labels("product.created", group)._value.get() == before + 1
     assert not ProcessedEvent.objects.filter(event_id=skipped.id).exists()
+
+
+def test_consumer_lag_per_partition_comes_from_the_client_statistics(isolated_topics):
+    loop = EventConsumer(["inventory"], StopSignal())
+    topic = topic_name("inventory")
+    stats = {
+        "topics": {
+            topic: {"partitions": {"0": {"consumer_lag": 42}, "1": {"consumer_lag": -1}, "-1": {"consumer_lag": 7}}}
+        }
+    }
+    loop._on_stats(json.dumps(stats))
+    loop.consumer.close()
+    assert metrics.CONSUMER_LAG.labels(loop.group, topic, "0")._value.get() == 42
+    sampled = {
+        sample.labels["partition"]
+        for sample in metrics.CONSUMER_LAG.collect()[0].samples
+        if sample.labels["topic"] == topic
+    }
+    assert sampled == {"0"}  # unknown lag (-1) and the internal partition "-1" are not reported
