@@ -32,6 +32,8 @@ STATE_FILE = RUN_DIR / "stack.json"
 
 def infra_up() -> tuple[str, str]:
     """Postgres with every service's database, Kafka with every topic; returns (postgres_url, bootstrap)."""
+    if not os.environ.get("JWT_PUBLIC_KEY_PATH") and keys.ensure_dev_keys():
+        print(f"jwt       created a development key pair in {keys.KEY_DIR}")
     server = postgres.ensure_server()
     created = postgres.ensure_databases(server.url, [spec.database for spec in ALL_SERVICES])
     print(

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops import kafka, postgres
+from ops import kafka, keys, postgres
 from ops.paths import REPO_ROOT, VAR
 from shared.services import DOMAIN_SERVICES, GATEWAY, ORDER, TOPIC_PARTITIONS, TOPICS
 
@@ -102,6 +102,7 @@ def counts(report: Path) -> dict[str, int]:
 def run_all(extra: list[str]) -> int:
     started = time.monotonic()
     lint_ok = lint()
+    keys.ensure_dev_keys()
     server = postgres.ensure_server()
     broker = kafka.ensure_broker()
     prefix = f"test-{uuid.uuid4().hex[:8]}-"

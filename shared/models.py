@@ -48,3 +48,19 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class RateBucket(models.Model):
+    """A token bucket (rate limits, failed-login throttling), updated by one atomic SQL statement.
+
+    Living in the service's own database, a bucket is shared by every worker and
+    replica of that service without any extra server.
+    """
+
+    key = models.CharField(max_length=255, primary_key=True)
+    tokens = models.FloatField()
+    allowed = models.BooleanField(default=True)
+    updated_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.tokens:.2f}"

@@ -139,8 +139,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
             + (["rest_framework.renderers.BrowsableAPIRenderer"] if debug else []),
             "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-            "DEFAULT_AUTHENTICATION_CLASSES": [],
-            "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+            "DEFAULT_AUTHENTICATION_CLASSES": ["shared.jwt_auth.JWTAuthentication"],
+            "DEFAULT_PERMISSION_CLASSES": ["shared.access.RouteAccess"],
             "UNAUTHENTICATED_USER": None,
             "EXCEPTION_HANDLER": "shared.errors.problem_exception_handler",
             "DEFAULT_PAGINATION_CLASS": "shared.pagination.PageNumberPagination",
@@ -164,7 +164,13 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "CONSUMER_MAX_ATTEMPTS": env_int("CONSUMER_MAX_ATTEMPTS", 5),
         "OUTBOX_RETENTION_HOURS": env_int("OUTBOX_RETENTION_HOURS", 168),
         "INBOX_RETENTION_DAYS": env_int("INBOX_RETENTION_DAYS", 30),
+        # Access tokens: RS256 only, checked against the user service's public key(s) or its JWKS.
         "JWT_PUBLIC_KEY_PATH": env_str("JWT_PUBLIC_KEY_PATH", str(REPO_ROOT / "var" / "keys" / "jwt_public.pem")),
+        "JWT_PREVIOUS_PUBLIC_KEY_PATH": env_str("JWT_PREVIOUS_PUBLIC_KEY_PATH", ""),
+        "JWT_JWKS_URL": env_str("JWT_JWKS_URL", ""),
+        "JWT_ISSUER": env_str("JWT_ISSUER", "shop-user-svc"),
+        "JWT_AUDIENCE": env_str("JWT_AUDIENCE", "shop"),
+        "JWT_LEEWAY_SECONDS": env_int("JWT_LEEWAY_SECONDS", 5),
         "SERVICE_URLS": {
             other.name: env_str(f"{other.env_prefix}URL", f"http://127.0.0.1:{other.http_port}")
             for other in ALL_SERVICES

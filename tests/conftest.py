@@ -23,7 +23,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from ops import kafka, postgres  # noqa: E402
+from ops import kafka, keys, postgres  # noqa: E402
 from ops.health import grpc_serving, http_status  # noqa: E402
 from ops.paths import VAR  # noqa: E402
 from ops.procs import pid_alive  # noqa: E402
@@ -96,6 +96,7 @@ def _ready(stack: Stack) -> bool:
 
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
+    keys.ensure_dev_keys()
     server = postgres.ensure_server()
     broker = kafka.ensure_broker()
     prefix = os.environ.get("KAFKA_TOPIC_PREFIX") or f"e2e-{uuid.uuid4().hex[:8]}-"
@@ -127,6 +128,8 @@ def stack() -> Iterator[Stack]:
     assert all(process.wait(timeout=300) == 0 for process in migrations), "migrations failed"
     built.manage("product", "seed_demo")
     built.manage("user", "seed_demo")
+    # Many tests sign in from 127.0.0.1 within a minute; the gateway's login limit has tests of its own.
+    os.environ.setdefault("RATE_LIMIT_LOGIN", "1000/60")
     launch(built.processes, state_file=built.state_file, log_dir=built.log_dir, python=python())
     deadline = time.monotonic() + 120
     while not _ready(built):

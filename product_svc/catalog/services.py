@@ -5,11 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from rest_framework import status
 
 from catalog.models import Category, Product
-from shared.errors import DomainError
+from shared.errors import Conflict, DomainError
 from shared.events import Envelope, publish
 
 CENT = Decimal("0.01")
@@ -38,6 +38,19 @@ class ProductChanges(TypedDict, total=False):
     currency: str
     category_slug: str | None
     is_active: bool
+
+
+class DuplicateCategory(Conflict):
+    code = "duplicate-category"
+
+
+def category_create(*, slug: str, name: str) -> Category:
+    """A new category; 409 when the slug is taken."""
+    try:
+        with transaction.atomic():
+            return Category.objects.create(slug=slug, name=name)
+    except IntegrityError:
+        raise DuplicateCategory(f"A category with slug {slug!r} already exists.") from None
 
 
 def category_ensure(*, slug: str, name: str) -> Category:

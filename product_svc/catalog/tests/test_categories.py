@@ -2,6 +2,7 @@ import pytest
 from django.core.management import call_command
 
 from catalog.models import Category
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -42,3 +43,55 @@ def test_seed_demo_is_idempotent():
         "outdoors",
         "toys",
     ]
+
+
+def test_staff_creates_a_category(client):
+    response = client.post(
+        "/api/v1/categories",
+        {"slug": "garden", "name": "Garden"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(role='staff')}",
+    )
+    assert response.status_code == 201
+    assert response.json() == {"slug": "garden", "name": "Garden"}
+    assert Category.objects.get(slug="garden").name == "Garden"
+
+
+def test_duplicate_category_slug_is_409(client):
+    Category.objects.create(slug="garden", name="Garden")
+    response = client.post(
+        "/api/v1/categories",
+        {"slug": "garden", "name": "Other"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(role='staff')}",
+    )
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_invalid_category_is_400_with_field_errors(client):
+    response = client.post(
+        "/api/v1/categories",
+        {"slug": "not a slug!", "name": ""},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(role='staff')}",
+    )
+    assert response.status_code == 400
+    assert set(response.json()["errors"]) == {"slug", "name"}
+
+
+def test_customer_may_not_create_categories(client):
+    response = client.post(
+        "/api/v1/categories",
+        {"slug": "garden", "name": "Garden"},
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {access_token(role='customer')}",
+    )
+    assert response.status_code == 403
+    assert not Category.objects.filter(slug="garden").exists()
+
+
+def test_anonymous_may_not_create_categories(client):
+    response = client.post("/api/v1/categories", {"slug": "garden", "name": "Garden"}, content_type="application/json")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'

@@ -1,0 +1,223 @@
+"""Verifying access tokens, the same code in the gateway and in every service (defence in depth).
+
+Only RS256 is accepted, against the user service's public key(s): from PEM files
+(``JWT_PUBLIC_KEY_PATH``, plus ``JWT_PREVIOUS_PUBLIC_KEY_PATH`` during a key
+rotation) or, when ``JWT_JWKS_URL`` is set, from its JWKS (cached). The ``kid``
+header picks the key. ``iss``, ``aud``, ``exp``, ``iat``, ``sub`` and ``jti`` are
+required; the token type must be ``access``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from django.conf import settings
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+JWKS_CACHE_SECONDS = 300
+JWKS_MIN_REFRESH_SECONDS = 30
+
+
+class InvalidToken(Exception):
+    """Why a token was refused (logged; the client only learns it is invalid)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as the token says: enough to authorise without a user table."""
+
+    id: uuid.UUID
+    role: str
+    token_id: str
+    claims: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_staff_role(self) -> bool:
+        return self.role == "staff"
+
+    @property
+    def pk(self) -> uuid.UUID:
+        return self.id
+
+
+def key_id(public_key: RSAPublicKey) -> str:
+    """The RFC 7638 thumbprint of the key: stable, derived, so nothing needs configuring for rotation."""
+    numbers = public_key.public_numbers()
+    members = {"e": _b64_uint(numbers.e), "kty": "RSA", "n": _b64_uint(numbers.n)}
+    digest = hashlib.sha256(json.dumps(members, separators=(",", ":"), sort_keys=True).encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def public_jwk(public_key: RSAPublicKey) -> dict[str, str]:
+    numbers = public_key.public_numbers()
+    return {
+        "kty": "RSA",
+        "use": "sig",
+        "alg": ALGORITHM,
+        "kid": key_id(public_key),
+        "n": _b64_uint(numbers.n),
+        "e": _b64_uint(numbers.e),
+    }
+
+
+def _b64_uint(value: int) -> str:
+    return base64.urlsafe_b64encode(value.to_bytes((value.bit_length() + 7) // 8, "big")).decode().rstrip("=")
+
+
+def load_public_key(path: str | Path) -> RSAPublicKey:
+    key = load_pem_public_key(Path(path).read_bytes())
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError(f"{path} is not an RSA public key")
+    return key
+
+
+class KeySet:
+    """The verification keys by kid; reloaded from the JWKS URL when a token names an unknown kid."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._keys: dict[str, RSAPublicKey] = {}
+        self._loaded_at = 0.0
+
+    def get(self, kid: str | None) -> list[RSAPublicKey]:
+        with self._lock:
+            if not self._keys or self._expired():
+                self._load()
+            if (
+                kid is not None
+                and kid not in self._keys
+                and time.monotonic() - self._loaded_at > JWKS_MIN_REFRESH_SECONDS
+            ):
+                self._load()  # a rotation may have published a new key since
+            if kid is None:
+                return list(self._keys.values())
+            return [self._keys[kid]] if kid in self._keys else []
+
+    def _expired(self) -> bool:
+        return bool(settings.JWT_JWKS_URL) and time.monotonic() - self._loaded_at > JWKS_CACHE_SECONDS
+
+    def _load(self) -> None:
+        self._loaded_at = time.monotonic()
+        try:
+            keys = self._from_jwks() if settings.JWT_JWKS_URL else self._from_files()
+        except (OSError, ValueError, httpx.HTTPError) as exc:
+            logger.error("could not load the JWT verification keys: %s", exc)
+            return
+        self._keys = {key_id(key): key for key in keys}
+
+    def _from_files(self) -> list[RSAPublicKey]:
+        paths = [settings.JWT_PUBLIC_KEY_PATH, settings.JWT_PREVIOUS_PUBLIC_KEY_PATH]
+        return [load_public_key(path) for path in paths if path]
+
+    def _from_jwks(self) -> list[RSAPublicKey]:
+        document = httpx.get(settings.JWT_JWKS_URL, timeout=5).raise_for_status().json()
+        keys = []
+        for jwk in document.get("keys", []):
+            if jwk.get("kty") == "RSA" and jwk.get("alg", ALGORITHM) == ALGORITHM:
+                key = jwt.PyJWK(jwk, ALGORITHM).key
+                if isinstance(key, RSAPublicKey):
+                    keys.append(key)
+        return keys
+
+    def clear(self) -> None:
+        with self._lock:
+            self._keys = {}
+            self._loaded_at = 0.0
+
+
+KEYS = KeySet()
+
+
+def verify_access_token(token: str) -> Principal:
+    """The principal of a valid access token; raises :class:`InvalidToken` otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken(f"malformed token: {exc}") from exc
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+    keys = KEYS.get(header.get("kid"))
+    if not keys:
+        raise InvalidToken(f"unknown signing key {header.get('kid')!r}")
+    last_error: Exception | None = None
+    for key in keys:
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=settings.JWT_AUDIENCE,
+                issuer=settings.JWT_ISSUER,
+                leeway=settings.JWT_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
+            )
+            break
+        except jwt.PyJWTError as exc:
+            last_error = exc
+    else:
+        raise InvalidToken(str(last_error))
+    if claims.get("token_type") != "access":
+        raise InvalidToken("not an access token")
+    try:
+        subject = uuid.UUID(str(claims["sub"]))
+    except ValueError as exc:
+        raise InvalidToken("the subject is not a user id") from exc
+    return Principal(id=subject, role=str(claims.get("role", "")), token_id=str(claims["jti"]), claims=claims)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header, None when there is no such header."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+
+class JWTAuthentication(authentication.BaseAuthentication):
+    """DRF authentication: a valid bearer access token -> a :class:`Principal`; a bad one -> 401."""
+
+    def authenticate(self, request: Request) -> tuple[Any, str] | None:
+        header = request.headers.get("Authorization")
+        token = bearer_token(header)
+        if token is None:
+            if header:
+                raise exceptions.AuthenticationFailed("Use the Authorization: Bearer <access token> scheme.")
+            return None
+        try:
+            principal = verify_access_token(token)
+        except InvalidToken as exc:
+            logger.info("refused a token: %s", exc)
+            raise exceptions.AuthenticationFailed("The access token is invalid or expired.") from exc
+        return self.authenticated(principal), token
+
+    def authenticated(self, principal: Principal) -> Any:
+        """What becomes ``request.user``; the user service swaps in its live user row."""
+        return principal
+
+    def authenticate_header(self, request: Request) -> str:
+        return WWW_AUTHENTICATE

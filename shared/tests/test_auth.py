@@ -1,0 +1,183 @@
+"""Access token verification and the route access table, as every service applies them."""
+
+import threading
+import uuid
+
+import jwt
+import pytest
+from django.db import connection
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.test import APIRequestFactory
+from rest_framework.views import APIView
+
+from shared.access import Access, access_for
+from shared.jwt_auth import KEYS, InvalidToken, verify_access_token
+from shared.models import RateBucket
+from shared.ratelimit import Limit, peek, take
+from shared.testing.tokens import access_token, claims, forged_tokens, private_key_pem
+
+
+def test_a_valid_token_gives_its_principal():
+    user_id = uuid.uuid4()
+    principal = verify_access_token(access_token(user_id, "staff"))
+    assert principal.id == user_id
+    assert principal.role == "staff"
+    assert principal.is_staff_role
+
+
+@pytest.mark.parametrize("kind", sorted(forged_tokens()))
+def test_forged_tokens_are_refused(kind):
+    with pytest.raises(InvalidToken):
+        verify_access_token(forged_tokens()[kind])
+
+
+def test_a_token_naming_an_unknown_key_is_refused():
+    token = jwt.encode(claims(), private_key_pem(), algorithm="RS256", headers={"kid": "no-such-key"})
+    with pytest.raises(InvalidToken, match="unknown signing key"):
+        verify_access_token(token)
+
+
+def test_previous_key_is_accepted_during_a_rotation(settings, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    new_public = tmp_path / "new.pem"
+    new_public.write_bytes(
+        new_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    old_token = access_token(role="customer")
+    settings.JWT_PREVIOUS_PUBLIC_KEY_PATH = settings.JWT_PUBLIC_KEY_PATH
+    settings.JWT_PUBLIC_KEY_PATH = str(new_public)
+    KEYS.clear()
+    try:
+        assert verify_access_token(old_token).role == "customer"
+        settings.JWT_PREVIOUS_PUBLIC_KEY_PATH = ""
+        KEYS.clear()
+        with pytest.raises(InvalidToken):
+            verify_access_token(old_token)
+    finally:
+        KEYS.clear()
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "level"),
+    [
+        ("/api/v1/auth/token", "POST", Access.PUBLIC),
+        ("/api/v1/auth/logout", "POST", Access.USER),
+        ("/api/v1/users/me", "PATCH", Access.USER),
+        ("/api/v1/users/me/password", "POST", Access.USER),
+        ("/api/v1/users", "GET", Access.STAFF),
+        ("/api/v1/users/3f1c", "PATCH", Access.STAFF),
+        ("/.well-known/jwks.json", "GET", Access.PUBLIC),
+        ("/api/v1/products", "GET", Access.PUBLIC),
+        ("/api/v1/products/3f1c", "DELETE", Access.STAFF),
+        ("/api/v1/categories", "POST", Access.STAFF),
+        ("/api/v1/inventory", "GET", Access.STAFF),
+        ("/api/v1/orders", "POST", Access.USER),
+        ("/api/v1/orders/3f1c/cancel", "POST", Access.USER),
+        ("/api/v1/orders/3f1c/status", "POST", Access.STAFF),
+        ("/api/v1/something-new", "GET", Access.USER),
+    ],
+)
+def test_access_table(path, method, level):
+    assert access_for(path, method) is level
+
+
+class Echo(APIView):
+    """A view with the service defaults (JWT authentication, the access table), as every service's API has."""
+
+    def get(self, request: Request) -> Response:
+        return Response({"user": str(request.user.id), "role": request.user.role})
+
+
+def call(path: str, token: str | None = None) -> Response:
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {token}"} if token else {}
+    response = Echo.as_view()(APIRequestFactory().get(path, **headers))
+    response.render()
+    return response
+
+
+@pytest.mark.parametrize("kind", sorted(forged_tokens()))
+def test_services_refuse_forged_tokens_on_protected_routes(kind):
+    response = call("/api/v1/orders", forged_tokens()[kind])
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response["Content-Type"] == "application/problem+json"
+
+
+def test_services_accept_a_valid_token():
+    user_id = uuid.uuid4()
+    response = call("/api/v1/orders", access_token(user_id, "customer"))
+    assert response.status_code == 200
+    assert response.data == {"user": str(user_id), "role": "customer"}
+
+
+def test_anonymous_is_401_and_a_customer_on_a_staff_route_403():
+    assert call("/api/v1/orders").status_code == 401
+    assert call("/api/v1/inventory", access_token(role="customer")).status_code == 403
+    assert call("/api/v1/inventory", access_token(role="staff")).status_code == 200
+
+
+# Token buckets -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_bucket_allows_capacity_then_refuses_with_retry_after():
+    limit = Limit.parse("3/60")
+    decisions = [take("t:a", limit) for _ in range(4)]
+    assert [decision.allowed for decision in decisions] == [True, True, True, False]
+    assert [decision.remaining for decision in decisions] == [2, 1, 0, 0]
+    assert decisions[-1].retry_after == 20  # one token every 20 s
+    assert take("t:other", limit).allowed  # buckets are per key
+
+
+@pytest.mark.django_db
+def test_a_refused_request_spends_nothing():
+    limit = Limit.parse("1/3600")
+    assert take("t:b", limit).allowed
+    for _ in range(5):
+        assert not take("t:b", limit).allowed
+    assert RateBucket.objects.get(key="t:b").tokens < 1
+    assert RateBucket.objects.get(key="t:b").tokens > -0.01
+
+
+@pytest.mark.django_db
+def test_peek_spends_nothing():
+    limit = Limit.parse("2/60")
+    assert peek("t:c", limit).allowed
+    take("t:c", limit)
+    take("t:c", limit)
+    assert not peek("t:c", limit).allowed
+    assert peek("t:c", limit).retry_after == 30
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bucket_is_exact_under_concurrency():
+    limit = Limit.parse("10/3600")
+    results: list[bool] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        try:
+            for _ in range(5):
+                decision = take("t:concurrent", limit)
+                with lock:
+                    results.append(decision.allowed)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 40
+    assert results.count(True) == 10
+
+
+@pytest.mark.parametrize("text", ["0/60", "5/0", "x/60", "5/-1"])
+def test_bad_limits_are_refused(text):
+    with pytest.raises(ValueError):
+        Limit.parse(text)
