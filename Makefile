@@ -37,5 +37,6 @@ seed: $(STAMP)
 clean: down
 	rm -rf var
 
-bench: $(STAMP)  ## benchmarks (never part of make test): event latency and relay throughput
+bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay throughput, gateway overhead
 	$(PY) bench/bench_events.py
+	$(PY) bench/bench_gateway.py

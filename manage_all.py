@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ops import kafka, postgres
+from ops import kafka, keys, postgres
 from ops.health import grpc_serving, http_status, wait_for
 from ops.paths import LOG_DIR, RUN_DIR, ProvisionError
 from ops.procs import pid_alive, stop_pid

@@ -7,10 +7,10 @@ import subprocess
 
 import pytest
 
+from ops.isolated import free_port
 from ops.stack import manage_command
 from shared.services import BY_NAME
 from shared.testing import wait_until
-from tests.conftest import free_port
 
 pytestmark = pytest.mark.e2e
 
