@@ -1,7 +1,9 @@
 """Forwarding a request to its upstream over a pooled keep-alive HTTP client.
 
-Upstream failures become the gateway's own problem+json: timeout 504,
-connection refused 503, any other transport failure 502.
+Before anything is forwarded the request passes the gateway's checks (access,
+rate limit, body); the ``Authorization`` header travels on unchanged, as the
+services verify it again. Upstream failures become the gateway's own
+problem+json: timeout 504, connection refused 503, any other transport failure 502.
 """
 
 from __future__ import annotations
@@ -14,7 +16,11 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from gateway.routes import route_for
+from gateway.auth import check_access
+from gateway.bodies import checked_body
+from gateway.ratelimits import check_rate, rate_limit_headers
+from gateway.refusals import Refused
+from gateway.routes import Route, route_for
 from shared.errors import problem_response
 from shared.logs import request_id_var
 
@@ -66,14 +72,35 @@ def forwarded_headers(request: HttpRequest) -> dict[str, str]:
 
 @csrf_exempt
 def forward(request: HttpRequest) -> HttpResponse:
+    """The catch-all for the public API: check the request, then forward it to the service owning its path.
+
+    In order: a route (404), access by the shared table (401/403), the rate limit
+    (429), the body (413/415/400). A refused request reaches no service.
+    """
     route = route_for(request.path)
     if route is None:
         return problem_response(404, detail=f"Nothing at {request.path}.")
+    limit_headers: dict[str, str] = {}
+    try:
+        principal = check_access(request)
+        decision = check_rate(request, principal)
+        if decision is not None:
+            limit_headers = rate_limit_headers(decision)
+        body = checked_body(request)
+    except Refused as refusal:
+        response: HttpResponse = refusal.response()
+    else:
+        response = send_upstream(request, route, body)
+    for name, value in limit_headers.items():
+        response[name] = value
+    return response
+
+
+def send_upstream(request: HttpRequest, route: Route, body: bytes) -> HttpResponse:
+    """The upstream's answer as the gateway's, or a problem+json when the upstream failed."""
     upstream = settings.SERVICE_URLS[route.service].rstrip("/") + request.get_full_path()
     try:
-        answer = client().request(
-            request.method or "GET", upstream, content=request.body, headers=forwarded_headers(request)
-        )
+        answer = client().request(request.method or "GET", upstream, content=body, headers=forwarded_headers(request))
     except httpx.TimeoutException:
         logger.warning("upstream %s timed out", route.service)
         return problem_response(504, detail=f"The {route.service} service did not answer in time.")

@@ -7,9 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
+from drf_spectacular.views import SpectacularSwaggerView
 
 from gateway.proxy import client
+from gateway.schema import TITLE, merged_schema
 from shared.errors import problem_response
 from shared.services import DOMAIN_SERVICES
 
@@ -32,3 +34,16 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if failing:
         return problem_response(503, detail=f"Not ready: {', '.join(failing)}", code="not-ready", checks=checks)
     return JsonResponse({"status": "ready", "checks": checks})
+
+
+@require_safe
+def openapi_schema(request: HttpRequest) -> JsonResponse:
+    """The merged OpenAPI document of every service; 503 only when none of them answered."""
+    document = merged_schema()
+    if document is None:
+        return problem_response(503, detail="No service answered with its OpenAPI schema.", code="schema-unavailable")
+    return JsonResponse(document)
+
+
+# Swagger UI (assets from a CDN) over the merged document; it needs no caller, so it authenticates none.
+api_docs = SpectacularSwaggerView.as_view(url="/api/schema", title=TITLE, authentication_classes=[])

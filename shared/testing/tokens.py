@@ -62,7 +62,7 @@ def forged_tokens(subject: str | uuid.UUID | None = None) -> dict[str, str]:
         json.dumps(claims(good["sub"], "staff", jti=good["jti"])).encode()
     ).decode()
     return {
-        "alg_none": jwt.encode(good, key=None, algorithm="none"),
+        "alg_none": jwt.encode(good, key="", algorithm="none"),
         "hs256_with_public_key": _hs256(good, public_key_pem(), kid),
         "other_rsa_key": jwt.encode(good, other_key, algorithm="RS256", headers={"kid": kid}),
         "expired": access_token(subject, exp=int(time.time()) - 60, iat=int(time.time()) - 400),

@@ -1,6 +1,13 @@
+from django.urls import include, path
+from users.urls import api_urlpatterns, well_known_urlpatterns
+
 from shared.urls import HANDLERS, common_urlpatterns
 
-urlpatterns = common_urlpatterns()
+urlpatterns = [
+    *common_urlpatterns(),
+    path("api/v1/", include(api_urlpatterns)),
+    path(".well-known/", include(well_known_urlpatterns)),
+]
 
 handler400 = HANDLERS["handler400"]
 handler403 = HANDLERS["handler403"]

@@ -1,7 +1,18 @@
-from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+"""The admin site writes through the same services as the API, so every change is announced by an event."""
 
-from users.models import User
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import transaction
+from django.db.models import QuerySet
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from users.models import Role, User
+from users.services import user_save_created, user_save_edited, user_set_access
 
 
 @admin.register(User)
@@ -18,3 +29,24 @@ class UserAdmin(DjangoUserAdmin):
         ("Dates", {"fields": ("date_joined", "last_login")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "role")}),)
+    actions = ["deactivate_users", "make_users_staff"]
+
+    def save_model(self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool) -> None:
+        if change:
+            user_save_edited(user=obj)
+        else:
+            user_save_created(user=obj)
+
+    @admin.action(description="Deactivate selected users")
+    def deactivate_users(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_access(request, queryset, "deactivated", is_active=False)
+
+    @admin.action(description="Make selected users staff")
+    def make_users_staff(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        self._set_access(request, queryset, "made staff", role=Role.STAFF)
+
+    def _set_access(self, request: HttpRequest, queryset: QuerySet[User], done: str, **access: Any) -> None:
+        with transaction.atomic():  # all or none, row locks taken in primary key order
+            for user in queryset.order_by("pk"):
+                user_set_access(user=user, **access)
+        self.message_user(request, f"{queryset.count()} user(s) {done}.", messages.SUCCESS)

@@ -15,11 +15,16 @@ class Role(models.TextChoices):
     STAFF = "staff", "Staff"
 
 
+def normalize_email(email: str) -> str:
+    """The form emails are stored and looked up in: trimmed and lower-cased (an address is one account)."""
+    return BaseUserManager.normalize_email(email.strip()).lower()
+
+
 class UserManager(BaseUserManager["User"]):
     def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
         if not email:
             raise ValueError("A user needs an email address.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=normalize_email(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user

@@ -1,12 +1,27 @@
-"""Writes to users. Each change and the event announcing it commit in one transaction (the outbox)."""
+"""Writes to users. Each change and the events announcing it commit in one transaction (the outbox).
+
+Every change to an existing user goes through :func:`_announce`, the one place that decides what
+a change means for other services: ``user.updated`` when a published field changed, and also
+``user.deactivated`` (with the user's refresh tokens revoked) when the account stopped being active.
+Writes re-read the row under ``select_for_update`` so the event describes what was committed.
+"""
 
 from __future__ import annotations
 
-from django.contrib.auth.password_validation import validate_password
-from django.db import transaction
+from typing import Any
 
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from shared.errors import Conflict
 from shared.events import Envelope, publish, rfc3339
-from users.models import Role, User
+from users.errors import InvalidInput
+from users.models import Role, User, normalize_email
+from users.tokens import refresh_tokens_revoke_all
+
+# The fields user.updated carries (with user_id); a change to any of them is announced.
+PUBLISHED_FIELDS = ("email", "first_name", "last_name", "role", "is_active")
 
 
 def user_register(
@@ -14,16 +29,25 @@ def user_register(
 ) -> User:
     """Creates a user and publishes ``user.registered`` with it.
 
-    Raises ``django.core.exceptions.ValidationError`` when the password fails the
-    configured validators (nothing is written then), and ``IntegrityError`` when
-    the email is taken: the unique index decides, so two concurrent registrations
-    of one address cannot both succeed. The caller maps that to 409.
+    Raises :class:`~users.errors.InvalidInput` when the password fails the configured
+    validators and :class:`~shared.errors.Conflict` when the email is taken; nothing is
+    written then. The unique index decides, so two concurrent registrations of one address
+    cannot both succeed.
     """
+    email = normalize_email(email)
     candidate = User(email=email, first_name=first_name, last_name=last_name, role=role)
-    validate_password(password, user=candidate)
-    with transaction.atomic():
-        user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name, role=role)
-        publish(Envelope(type="user.registered", key=str(user.id), payload=_registered_payload(user)))
+    try:
+        validate_password(password, user=candidate)
+    except ValidationError as exc:
+        raise InvalidInput("The password is too weak.", errors={"password": list(exc.messages)}) from exc
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name, role=role)
+            publish(Envelope(type="user.registered", key=str(user.id), payload=_registered_payload(user)))
+    except IntegrityError:
+        if User.objects.filter(email=email).exists():
+            raise Conflict("An account with this email already exists; sign in instead.") from None
+        raise
     return user
 
 
@@ -35,7 +59,7 @@ def user_ensure(
     Staff-role users also get this service's admin site (``is_staff``), which
     :func:`user_register` never grants on its own.
     """
-    existing = User.objects.filter(email=email.lower()).first()
+    existing = User.objects.filter(email=normalize_email(email)).first()
     if existing is not None:
         return existing
     with transaction.atomic():
@@ -46,13 +70,91 @@ def user_ensure(
     return user
 
 
-def _registered_payload(user: User) -> dict[str, object]:
-    return {
-        "user_id": str(user.id),
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "role": str(user.role),
-        "is_active": user.is_active,
-        "date_joined": rfc3339(user.date_joined),
-    }
+def user_update_profile(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
+    """Changes the user's own names (None leaves one as it is); returns the user as saved."""
+    return _user_change(user=user, changes={"first_name": first_name, "last_name": last_name})
+
+
+def user_set_access(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
+    """Staff's change of what a user may do: the API ``role`` and whether the account is active.
+
+    Deactivation revokes the user's refresh tokens; their access tokens are refused by this
+    service at once and lapse elsewhere within the access token lifetime. ``is_staff`` (this
+    service's admin site) is not the API role and is left alone.
+    """
+    if role is not None and role not in Role.values:
+        raise InvalidInput(f"{role!r} is not a role.", errors={"role": [f"Choose one of {', '.join(Role.values)}."]})
+    return _user_change(user=user, changes={"role": role, "is_active": is_active})
+
+
+def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
+    """Sets a new password after checking the current one; every refresh token of the user is revoked.
+
+    Raises :class:`~users.errors.InvalidInput` naming ``old_password`` (wrong) or ``new_password`` (too weak).
+    """
+    if not user.check_password(old_password):
+        raise InvalidInput("The current password is wrong.", errors={"old_password": ["The password is wrong."]})
+    try:
+        validate_password(new_password, user=user)
+    except ValidationError as exc:
+        raise InvalidInput("The new password is too weak.", errors={"new_password": list(exc.messages)}) from exc
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        locked.set_password(new_password)
+        locked.save(update_fields=["password"])
+        refresh_tokens_revoke_all(user=locked)
+
+
+def user_save_created(*, user: User) -> None:
+    """Saves a user built elsewhere (the admin's add form, password already set) and publishes ``user.registered``."""
+    user.email = normalize_email(user.email)
+    with transaction.atomic():
+        user.save()
+        publish(Envelope(type="user.registered", key=str(user.id), payload=_registered_payload(user)))
+
+
+def user_save_edited(*, user: User) -> None:
+    """Saves a user edited in place (the admin's change form) and announces the change like every other write."""
+    user.email = normalize_email(user.email)
+    with transaction.atomic():
+        before = _published_payload(User.objects.select_for_update().get(pk=user.pk))
+        user.save()
+        _announce(before=before, user=user)
+
+
+def _user_change(*, user: User, changes: dict[str, Any]) -> User:
+    """Applies the non-None ``changes`` to the locked row; saves and announces only what really changed."""
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        before = _published_payload(locked)
+        changed = [name for name, value in changes.items() if value is not None and getattr(locked, name) != value]
+        for name in changed:
+            setattr(locked, name, changes[name])
+        if changed:
+            locked.save(update_fields=changed)
+            _announce(before=before, user=locked)
+    return locked
+
+
+def _announce(*, before: dict[str, Any], user: User) -> None:
+    """Publishes what the change from ``before`` to ``user`` means; call inside the transaction that saved it."""
+    after = _published_payload(user)
+    if after == before:
+        return
+    publish(Envelope(type="user.updated", key=str(user.id), payload=after))
+    if before["is_active"] and not user.is_active:
+        publish(Envelope(type="user.deactivated", key=str(user.id), payload={"user_id": str(user.id)}))
+        refresh_tokens_revoke_all(user=user)
+
+
+def _published_payload(user: User) -> dict[str, Any]:
+    return {"user_id": str(user.id)} | {name: _plain(getattr(user, name)) for name in PUBLISHED_FIELDS}
+
+
+def _plain(value: Any) -> Any:
+    """Enum members (a Role) as their plain value, so payloads compare and serialise as JSON does."""
+    return str(value) if isinstance(value, str) else value
+
+
+def _registered_payload(user: User) -> dict[str, Any]:
+    return _published_payload(user) | {"date_joined": rfc3339(user.date_joined)}

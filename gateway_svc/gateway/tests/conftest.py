@@ -12,7 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from gateway import proxy
+from gateway import proxy, schema
+from shared.jwt_auth import KEYS
 from shared.services import DOMAIN_SERVICES
 
 
@@ -67,7 +68,8 @@ def upstreams(settings) -> Iterator[dict[str, Upstream]]:
         upstream = Upstream(url="")
         server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(upstream))
         upstream.url = f"http://127.0.0.1:{server.server_address[1]}"
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # A short poll interval: shutdown() waits for the serving loop to notice, four times per test.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
         servers.append(server)
         found[spec.name] = upstream
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, **{name: up.url for name, up in found.items()}}
@@ -77,6 +79,16 @@ def upstreams(settings) -> Iterator[dict[str, Upstream]]:
     for server in servers:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches() -> Iterator[None]:
+    """Verification keys and the merged schema are cached per process; each test starts without them."""
+    KEYS.clear()
+    schema.clear_cache()
+    yield
+    KEYS.clear()
+    schema.clear_cache()
 
 
 def free_port() -> int:

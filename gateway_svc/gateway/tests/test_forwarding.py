@@ -3,6 +3,7 @@
 import pytest
 
 from gateway.tests.conftest import free_port, json_body
+from gateway.tests.tokens import bearer, mint
 
 pytestmark = pytest.mark.django_db
 
@@ -11,6 +12,7 @@ def test_forwards_method_path_query_body_and_headers(client, upstreams):
     orders = upstreams["order"]
     orders.status = 201
     json_body(orders, {"id": "o-1", "status": "pending"})
+    token = mint(role="customer")
     response = client.post(
         "/api/v1/orders?expand=items&expand=history",
         data=b'{"items": []}',
@@ -19,6 +21,7 @@ def test_forwards_method_path_query_body_and_headers(client, upstreams):
         HTTP_X_REQUEST_ID="req-abc",
         HTTP_CONNECTION="close, X-Secret",
         HTTP_KEEP_ALIVE="timeout=5",
+        **bearer(token),
     )
     assert response.status_code == 201
     assert response.json() == {"id": "o-1", "status": "pending"}
@@ -32,6 +35,7 @@ def test_forwards_method_path_query_body_and_headers(client, upstreams):
     assert headers["x-request-id"] == "req-abc"
     assert headers["x-forwarded-for"] == "127.0.0.1"
     assert headers["content-type"] == "application/json"
+    assert headers["authorization"] == f"Bearer {token}"  # unchanged: the service verifies it again
     assert "keep-alive" not in headers
     assert headers.get("connection", "keep-alive") == "keep-alive"  # the gateway's own, not the client's
 
@@ -57,14 +61,14 @@ def test_connection_refused_is_503(client, upstreams, settings):
 def test_slow_upstream_is_504(client, upstreams, settings):
     settings.GATEWAY_UPSTREAM_TIMEOUT = 0.3
     upstreams["order"].delay = 1.0
-    response = client.get("/api/v1/orders")
+    response = client.get("/api/v1/orders", **bearer(mint()))
     assert response.status_code == 504
     assert response.json()["detail"] == "The order service did not answer in time."
 
 
 def test_upstream_hanging_up_is_502(client, upstreams):
     upstreams["inventory"].hang_up = True
-    response = client.get("/api/v1/inventory")
+    response = client.get("/api/v1/inventory", **bearer(mint(role="staff")))
     assert response.status_code == 502
     assert response["Content-Type"] == "application/problem+json"
 

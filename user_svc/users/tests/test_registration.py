@@ -1,13 +1,14 @@
 import re
 
 import pytest
-from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError
 
+from shared.errors import Conflict
 from shared.events import publish
 from shared.models import OutboxEvent
 from users import services
+from users.errors import InvalidInput
 from users.models import Role, User
 from users.services import user_register
 
@@ -37,10 +38,10 @@ def test_register_creates_the_user_and_publishes_exactly_one_user_registered_eve
     assert (user.role, user.is_staff) == (Role.CUSTOMER, False)
 
 
-def test_register_with_a_taken_email_raises_and_leaves_no_second_user_or_event():
+def test_register_with_a_taken_email_is_a_conflict_and_leaves_no_second_user_or_event():
     user_register(email="taken@example.com", password="correct-horse-battery")
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Conflict):
         user_register(email="TAKEN@example.com", password="another-fine-secret")
 
     assert User.objects.count() == 1
@@ -63,8 +64,10 @@ def test_failure_after_the_publish_rolls_back_both_user_and_event(monkeypatch):
 
 @pytest.mark.parametrize("password", ["short", "12345678901", "password123", "ada.lovelace"])
 def test_register_refuses_a_weak_password_and_writes_nothing(password):
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInput) as refused:
         user_register(email="ada.lovelace@example.com", password=password)
+
+    assert list(refused.value.errors) == ["password"]
 
     assert User.objects.count() == 0
     assert OutboxEvent.objects.count() == 0

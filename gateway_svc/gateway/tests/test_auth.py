@@ -1,0 +1,145 @@
+"""The gateway applies the access table before forwarding: who may call what, by their access token."""
+
+import logging
+import time
+import uuid
+
+import pytest
+
+from gateway.tests import tokens
+from gateway.tests.conftest import json_body
+from gateway.tests.tokens import bearer, mint
+from shared.jwt_auth import load_public_key, public_jwk
+
+pytestmark = pytest.mark.django_db
+
+
+def nothing_forwarded(upstreams) -> bool:
+    return all(not upstream.requests for upstream in upstreams.values())
+
+
+def test_anonymous_call_to_a_user_route_is_401_and_not_forwarded(client, upstreams):
+    response = client.get("/api/v1/orders")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert response.json()["detail"] == "Sign in: this needs a bearer access token."
+    assert nothing_forwarded(upstreams)
+
+
+def test_other_authorization_scheme_is_401_without_invalid_token(client, upstreams):
+    response = client.get("/api/v1/users/me", HTTP_AUTHORIZATION="Basic Y3VzdG9tZXI6cGFzcw==")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+    assert nothing_forwarded(upstreams)
+
+
+def test_customer_may_call_a_user_route(client, upstreams):
+    token = mint(role="customer")
+    response = client.get("/api/v1/users/me", **bearer(token))
+    assert response.status_code == 200
+    (seen,) = upstreams["user"].requests
+    assert seen["headers"]["Authorization"] == f"Bearer {token}"
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("post", "/api/v1/products"),
+        ("delete", "/api/v1/products/5d0c"),
+        ("get", "/api/v1/inventory"),
+        ("post", "/api/v1/orders/5d0c/status"),
+        ("get", "/api/v1/users"),
+    ],
+)
+def test_customer_on_a_staff_route_is_403_and_not_forwarded(client, upstreams, method, path):
+    response = getattr(client, method)(path, **bearer(mint(role="customer")))
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"] == "Only staff may do this."
+    assert "WWW-Authenticate" not in response
+    assert nothing_forwarded(upstreams)
+
+
+def test_staff_may_call_a_staff_route(client, upstreams):
+    upstreams["product"].status = 201
+    response = client.post(
+        "/api/v1/products",
+        data={"sku": "SKU-1", "name": "Mug", "price": "9.50"},
+        content_type="application/json",
+        **bearer(mint(role="staff")),
+    )
+    assert response.status_code == 201
+    (seen,) = upstreams["product"].requests
+    assert seen["method"] == "POST"
+    assert seen["path"] == "/api/v1/products"
+
+
+def test_public_route_is_forwarded_without_a_token(client, upstreams):
+    json_body(upstreams["product"], {"count": 0, "results": []})
+    response = client.get("/api/v1/products?search=mug")
+    assert response.status_code == 200
+    assert response.json() == {"count": 0, "results": []}
+    (seen,) = upstreams["product"].requests
+    assert "Authorization" not in seen["headers"]
+
+
+def test_public_route_forwards_even_an_invalid_token_for_the_service_to_judge(client, upstreams):
+    response = client.get("/api/v1/products", HTTP_AUTHORIZATION="Bearer not-a-token")
+    assert response.status_code == 200
+    (seen,) = upstreams["product"].requests
+    assert seen["headers"]["Authorization"] == "Bearer not-a-token"
+
+
+def test_jwks_url_supplies_the_verification_keys(client, upstreams, settings):
+    public_key = load_public_key(settings.JWT_PUBLIC_KEY_PATH)
+    json_body(upstreams["user"], {"keys": [public_jwk(public_key)]})
+    settings.JWT_JWKS_URL = f"{upstreams['user'].url}/.well-known/jwks.json"
+    settings.JWT_PUBLIC_KEY_PATH = "/nonexistent/jwt_public.pem"
+    response = client.get("/api/v1/orders", **bearer(mint()))
+    assert response.status_code == 200
+    assert [seen["path"] for seen in upstreams["user"].requests] == ["/.well-known/jwks.json"]
+    assert len(upstreams["order"].requests) == 1
+
+
+FORGERIES = {
+    "alg none": lambda: tokens.unsigned(),
+    "HS256 with the public key as secret": lambda: tokens.hs256_with_public_key(),
+    "another RSA key": lambda: tokens.signed_by_another_key(),
+    "expired": lambda: mint(exp=int(time.time()) - 60, iat=int(time.time()) - 400),
+    "wrong audience": lambda: mint(aud="someone-else"),
+    "wrong issuer": lambda: mint(iss="https://evil.example"),
+    "role changed without re-signing": lambda: tokens.tampered(mint(role="customer"), role="staff"),
+    "refresh token": lambda: mint(token_type="refresh"),
+    "no expiry": lambda: mint(exp=None),
+    "subject not a user id": lambda: mint(sub="admin"),
+    "not a JWT": lambda: "abc.def",
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES.values(), ids=FORGERIES.keys())
+def test_forged_or_unusable_tokens_are_401_at_the_gateway(client, upstreams, forgery):
+    response = client.get("/api/v1/orders", **bearer(forgery()))
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    assert response.json()["detail"] == "The access token is invalid or expired."
+    assert nothing_forwarded(upstreams)
+
+
+def test_tampered_staff_claim_does_not_open_a_staff_route(client, upstreams):
+    forged = tokens.tampered(mint(role="customer"), role="staff")
+    response = client.get("/api/v1/inventory", **bearer(forged))
+    assert response.status_code == 401
+    assert nothing_forwarded(upstreams)
+
+
+def test_refusals_are_logged_without_the_token(client, upstreams, caplog):
+    token = mint(aud="someone-else", sub=str(uuid.uuid4()))
+    with caplog.at_level(logging.INFO, logger="gateway.auth"):
+        client.get("/api/v1/orders", **bearer(token))
+    (record,) = [record for record in caplog.records if record.name == "gateway.auth"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage().startswith("refused GET /api/v1/orders: ")
+    assert token not in record.getMessage()
+    assert token.split(".")[2] not in record.getMessage()

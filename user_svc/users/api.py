@@ -1,0 +1,178 @@
+"""The user API (see docs: API.md, "Auth and users"): parse, call a service or selector, serialise.
+
+Who may call what is the shared route table (:mod:`shared.access`), applied by the default
+permission. Sign-up, sign-in and refresh authenticate nobody: a stale access token left in a
+client's Authorization header must not turn a refresh into a 401.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from shared.jwt_auth import load_public_key, public_jwk
+from users.auth import auth_refresh, auth_sign_in, auth_sign_out
+from users.errors import AuthenticationRefused, SignInBlocked
+from users.models import User
+from users.selectors import parse_user_id, user_get, user_list
+from users.serializers import (
+    AccessInput,
+    JsonWebKeySetOutput,
+    PasswordChangeInput,
+    ProfileInput,
+    RefreshInput,
+    RegistrationInput,
+    SignInInput,
+    StaffUserOutput,
+    TokenPairOutput,
+    UserOutput,
+)
+from users.services import user_change_password, user_register, user_set_access, user_update_profile
+
+NO_CONTENT = OpenApiResponse(description="Done; no body.")
+
+
+def client_address(request: Request) -> str:
+    """The caller's IP: REMOTE_ADDR, or the entry ``TRUSTED_PROXY_COUNT`` proxies (the gateway) put in X-Forwarded-For.
+
+    Only the entries our own proxies appended are believed; anything further left was written by
+    the client. See ``TRUSTED_PROXY_COUNT`` in the settings for why the header is read at all.
+    """
+    remote = str(request.META.get("REMOTE_ADDR", ""))
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies <= 0:
+        return remote
+    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    return hops[-proxies] if len(hops) >= proxies else remote
+
+
+def current_user(request: Request) -> User:
+    """The authenticated user (the route table has already required one)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise exceptions.NotAuthenticated()
+    return user
+
+
+class AuthErrorsMixin:
+    """Re-raises the sign-in errors as DRF's, whose responses carry WWW-Authenticate and Retry-After."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, AuthenticationRefused):
+            exc = exceptions.AuthenticationFailed(exc.detail)
+        elif isinstance(exc, SignInBlocked):
+            exc = exceptions.Throttled(wait=exc.retry_after, detail=exc.detail)
+        return super().handle_exception(exc)  # type: ignore[misc]
+
+
+class RegisterApi(APIView):
+    authentication_classes = ()
+
+    @extend_schema(request=RegistrationInput, responses={201: UserOutput})
+    def post(self, request: Request) -> Response:
+        data = RegistrationInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_register(**data.validated_data)
+        return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenApi(AuthErrorsMixin, APIView):
+    authentication_classes = ()
+
+    @extend_schema(request=SignInInput, responses={200: TokenPairOutput})
+    def post(self, request: Request) -> Response:
+        data = SignInInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = auth_sign_in(**data.validated_data, client_address=client_address(request))
+        return Response(TokenPairOutput(pair).data)
+
+
+class TokenRefreshApi(AuthErrorsMixin, APIView):
+    authentication_classes = ()
+
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    def post(self, request: Request) -> Response:
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        pair = auth_refresh(refresh=data.validated_data["refresh"])
+        return Response(TokenPairOutput(pair).data)
+
+
+class LogoutApi(APIView):
+    @extend_schema(request=RefreshInput, responses={204: NO_CONTENT})
+    def post(self, request: Request) -> Response:
+        data = RefreshInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        auth_sign_out(user=current_user(request), refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: UserOutput})
+    def get(self, request: Request) -> Response:
+        return Response(UserOutput(current_user(request)).data)
+
+    @extend_schema(request=ProfileInput, responses={200: UserOutput})
+    def patch(self, request: Request) -> Response:
+        data = ProfileInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_update_profile(user=current_user(request), **data.validated_data)
+        return Response(UserOutput(user).data)
+
+
+class PasswordApi(APIView):
+    @extend_schema(request=PasswordChangeInput, responses={204: NO_CONTENT})
+    def post(self, request: Request) -> Response:
+        data = PasswordChangeInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user_change_password(user=current_user(request), **data.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(parameters=[OpenApiParameter("search", str, description="Part of the email, first or last name.")])
+class UserListApi(generics.ListAPIView[User]):
+    serializer_class = StaffUserOutput
+
+    def get_queryset(self) -> QuerySet[User]:
+        return user_list(search=self.request.query_params.get("search", ""))
+
+
+class UserDetailApi(APIView):
+    @extend_schema(responses={200: StaffUserOutput})
+    def get(self, request: Request, user_id: str) -> Response:
+        return Response(StaffUserOutput(self._user(user_id)).data)
+
+    @extend_schema(request=AccessInput, responses={200: StaffUserOutput})
+    def patch(self, request: Request, user_id: str) -> Response:
+        user = self._user(user_id)
+        data = AccessInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        user = user_set_access(user=user, **data.validated_data)
+        return Response(StaffUserOutput(user).data)
+
+    @staticmethod
+    def _user(user_id: str) -> User:
+        parsed = parse_user_id(user_id)
+        user = user_get(user_id=parsed) if parsed is not None else None
+        if user is None:
+            raise exceptions.NotFound("No user has this id.")
+        return user
+
+
+class JwksApi(APIView):
+    """The public keys tokens are verified with: the current one, and the previous one during a rotation."""
+
+    authentication_classes = ()
+
+    @extend_schema(responses={200: JsonWebKeySetOutput})
+    def get(self, request: Request) -> Response:
+        paths = [settings.JWT_PUBLIC_KEY_PATH, settings.JWT_PREVIOUS_PUBLIC_KEY_PATH]
+        keys = {jwk["kid"]: jwk for jwk in (public_jwk(load_public_key(path)) for path in paths if path)}
+        response = Response(JsonWebKeySetOutput({"keys": list(keys.values())}).data)
+        response["Cache-Control"] = "public, max-age=300"
+        return response

@@ -1,0 +1,111 @@
+"""Signing in and out: issuing, rotating and revoking token pairs, and throttling failed sign-ins.
+
+Failed sign-ins spend tokens from two buckets (:mod:`shared.ratelimit`, in this service's
+database): one per email, against guessing one account's password, and one per client
+address, against trying one password on many accounts. While either is empty, sign-in is
+refused with 429, even with the right password, so an attacker cannot tell a hit from a block.
+A successful sign-in spends nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+
+from shared.ratelimit import Limit, peek, take
+from users.errors import AuthenticationRefused, InvalidInput, SignInBlocked
+from users.models import User, normalize_email
+from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pair_for
+
+logger = logging.getLogger(__name__)
+
+
+def login_limits() -> tuple[Limit, Limit]:
+    """Failed sign-ins allowed per email and per client address (settings ``LOGIN_FAILURES_PER_*``)."""
+    return Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL), Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT)
+
+
+def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair:
+    """A new token pair for the account with these credentials.
+
+    Raises :class:`~users.errors.SignInBlocked` while too many sign-ins failed for this email or
+    from this client, and :class:`~users.errors.AuthenticationRefused` for a wrong email or
+    password or a deactivated account (one answer for all three: nothing to enumerate).
+    """
+    email = normalize_email(email)
+    per_email, per_client = login_limits()
+    buckets = [(_bucket_key("email", email), per_email), (_bucket_key("client", client_address), per_client)]
+    waits = [decision.retry_after for decision in (peek(key, limit) for key, limit in buckets) if not decision.allowed]
+    if waits:
+        logger.warning("sign-in blocked for %s from %s: too many failures", email, client_address)
+        raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=max(waits))
+    # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
+    user = authenticate(email=email, password=password)
+    if not isinstance(user, User):
+        for key, limit in buckets:
+            take(key, limit)
+        logger.warning("failed sign-in for %s from %s", email, client_address)
+        raise AuthenticationRefused("The email or password is wrong.")
+    return token_pair_for(user)
+
+
+def auth_refresh(*, refresh: str) -> TokenPair:
+    """Redeems a refresh token for a new pair; the old refresh token is revoked (rotation).
+
+    Raises :class:`~users.errors.AuthenticationRefused` for a token that is invalid, expired,
+    already redeemed or revoked, or whose user is deactivated or gone. Of two concurrent
+    redemptions of one token, one wins.
+    """
+    token = _refresh_token(refresh)
+    subject = _subject(token) if token is not None else None
+    if token is None or subject is None:
+        raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
+    with transaction.atomic():
+        # The user's row lock orders this against a password change or deactivation revoking all tokens.
+        user = User.objects.select_for_update().filter(pk=subject, is_active=True).first()
+        if user is None:
+            raise AuthenticationRefused("The account of this refresh token is deactivated.")
+        if not refresh_token_revoke(token):
+            raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
+        return token_pair_for(user)
+
+
+def auth_sign_out(*, user: User, refresh: str) -> None:
+    """Revokes ``refresh``, which must be a live refresh token of ``user``.
+
+    Raises :class:`~users.errors.InvalidInput` naming ``refresh`` otherwise, with one message for
+    "invalid" and "someone else's", so the answer says nothing about other users' tokens.
+    """
+    token = _refresh_token(refresh)
+    if token is None or _subject(token) != user.id:
+        raise InvalidInput(
+            "This is not a live refresh token of yours.", errors={"refresh": ["Not a live refresh token of yours."]}
+        )
+    refresh_token_revoke(token)
+
+
+def _refresh_token(raw: str) -> RefreshToken | None:
+    """The verified refresh token (signature, kid, expiry, type, not blacklisted), None when it is not one."""
+    try:
+        return RefreshToken(raw)  # type: ignore[arg-type]  # simplejwt annotates the raw token as a Token
+    except TokenError:
+        return None
+
+
+def _subject(token: RefreshToken) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
+    except ValueError:
+        return None
+
+
+def _bucket_key(kind: str, value: str) -> str:
+    """Hashed so the bucket table holds no email addresses and any length fits the key column."""
+    return f"login-failures:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"

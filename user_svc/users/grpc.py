@@ -1,0 +1,41 @@
+"""``shop.user.v1.UserService`` (protos/user/v1/user.proto): other services look accounts up here."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from protos.user.v1 import user_pb2, user_pb2_grpc
+from users.models import User
+from users.selectors import parse_user_id, user_get
+
+
+class UserServicer(user_pb2_grpc.UserServiceServicer):
+    def GetUser(self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext) -> user_pb2.User:
+        user_id = parse_user_id(request.id)
+        if user_id is None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a user id (a UUID).")
+        user = user_get(user_id=user_id)
+        if user is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"No user has the id {user_id}.")
+        return user_message(user)
+
+
+def user_message(user: User) -> user_pb2.User:
+    joined = Timestamp()
+    joined.FromDatetime(user.date_joined)
+    return user_pb2.User(
+        id=str(user.id),
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        role=str(user.role),
+        is_active=user.is_active,
+        date_joined=joined,
+    )
+
+
+def register(server: grpc.Server) -> list[str]:
+    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
+    user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(), server)
+    return [user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name]

@@ -1,0 +1,103 @@
+"""Input and output shapes of the user API (no logic: the services decide)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from rest_framework import serializers
+
+from users.models import Role, User
+
+
+class StrictInput(serializers.Serializer[Any]):
+    """An input serializer that refuses fields it does not accept, instead of ignoring them.
+
+    DRF silently drops unknown and read-only fields, so ``PATCH {"role": "staff"}`` on one's
+    own profile would answer 200 and leave the client believing it worked. Here every such
+    field is a 400 naming it, alongside the usual field errors.
+    """
+
+    def to_internal_value(self, data: Any) -> Any:
+        refused: dict[str, list[str]] = {}
+        if isinstance(data, Mapping):
+            accepted = [name for name, field in self.fields.items() if not field.read_only]
+            hint = f"Send only {', '.join(accepted)}." if accepted else "Send no fields."
+            refused = {
+                str(name): [f"This field is read-only. {hint}" if name in self.fields else f"Unknown field. {hint}"]
+                for name in data
+                if name not in accepted
+            }
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if refused and isinstance(exc.detail, dict):
+                raise serializers.ValidationError({**exc.detail, **refused}) from exc
+            raise
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
+
+
+class RegistrationInput(StrictInput):
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class SignInInput(StrictInput):
+    # Not an EmailField: a malformed address is just a wrong one (401), not a validation error to probe.
+    email = serializers.CharField(max_length=254)
+    password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class RefreshInput(StrictInput):
+    refresh = serializers.CharField()
+
+
+class ProfileInput(StrictInput):
+    first_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    last_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
+
+
+class PasswordChangeInput(StrictInput):
+    old_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+    new_password = serializers.CharField(max_length=128, trim_whitespace=False, write_only=True)
+
+
+class AccessInput(StrictInput):
+    role = serializers.ChoiceField(choices=Role.choices, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
+class UserOutput(serializers.ModelSerializer[User]):
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "role", "date_joined"]
+
+
+class StaffUserOutput(serializers.ModelSerializer[User]):
+    """What staff see of a user: the public shape plus whether the account is active."""
+
+    class Meta:
+        model = User
+        fields = ["id", "email", "first_name", "last_name", "role", "is_active", "date_joined"]
+
+
+class TokenPairOutput(serializers.Serializer[Any]):
+    access = serializers.CharField(read_only=True)
+    refresh = serializers.CharField(read_only=True)
+
+
+class JsonWebKeyOutput(serializers.Serializer[Any]):
+    kty = serializers.CharField(read_only=True)
+    use = serializers.CharField(read_only=True)
+    alg = serializers.CharField(read_only=True)
+    kid = serializers.CharField(read_only=True)
+    n = serializers.CharField(read_only=True)
+    e = serializers.CharField(read_only=True)
+
+
+class JsonWebKeySetOutput(serializers.Serializer[Any]):
+    keys = JsonWebKeyOutput(many=True, read_only=True)

@@ -1,0 +1,44 @@
+import pytest
+from rest_framework.test import APIClient
+
+from users.models import Role
+from users.tests.factories import UserFactory
+from users.tokens import token_pair_for
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The production hasher is slow on purpose; these tests hash hundreds of passwords."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(email="casey@example.com", first_name="Casey", last_name="Customer")
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(email="sam@example.com", first_name="Sam", last_name="Staff", role=Role.STAFF)
+
+
+def signed_in(user) -> APIClient:
+    """A client carrying a fresh access token of ``user``."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user).access}")
+    return client
+
+
+@pytest.fixture
+def as_customer(customer) -> APIClient:
+    return signed_in(customer)
+
+
+@pytest.fixture
+def as_staff(staff) -> APIClient:
+    return signed_in(staff)

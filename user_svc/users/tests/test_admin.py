@@ -1,0 +1,87 @@
+"""The admin site writes through the services, so its changes are announced like the API's."""
+
+import pytest
+
+from shared.models import OutboxEvent
+from users.models import Role, User
+from users.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(client):
+    admin = UserFactory(email="root@example.com", role=Role.STAFF, is_staff=True, is_superuser=True)
+    client.force_login(admin)
+    return client
+
+
+def events():
+    return list(OutboxEvent.objects.order_by("id").values_list("event_type", flat=True))
+
+
+def run_action(admin_client, action, users):
+    return admin_client.post(
+        "/admin/users/user/",
+        {"action": action, "_selected_action": [str(user.pk) for user in users]},
+    )
+
+
+def test_deactivate_action_deactivates_each_selected_user_with_events(admin_client):
+    first, second, untouched = UserFactory(), UserFactory(), UserFactory()
+
+    response = run_action(admin_client, "deactivate_users", [first, second])
+
+    assert response.status_code == 302
+    assert list(User.objects.filter(is_active=False).order_by("email")) == sorted([first, second], key=str)
+    assert User.objects.get(pk=untouched.pk).is_active
+    assert sorted(events()) == ["user.deactivated", "user.deactivated", "user.updated", "user.updated"]
+
+
+def test_make_staff_action_sets_the_role_with_one_event_per_changed_user(admin_client):
+    customer = UserFactory()
+    already = UserFactory(role=Role.STAFF)
+
+    run_action(admin_client, "make_users_staff", [customer, already])
+
+    assert User.objects.get(pk=customer.pk).role == Role.STAFF
+    assert events() == ["user.updated"]
+
+
+def test_editing_a_user_in_the_admin_publishes_user_updated(admin_client):
+    user = UserFactory(email="edit@example.com", first_name="Old")
+
+    response = admin_client.post(
+        f"/admin/users/user/{user.pk}/change/",
+        {
+            "email": "edit@example.com",
+            "first_name": "New",
+            "last_name": user.last_name,
+            "role": "customer",
+            "is_active": "on",
+            "date_joined_0": "2026-01-01",
+            "date_joined_1": "00:00:00",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    assert User.objects.get(pk=user.pk).first_name == "New"
+    assert events() == ["user.updated"]
+
+
+def test_adding_a_user_in_the_admin_publishes_user_registered(admin_client):
+    response = admin_client.post(
+        "/admin/users/user/add/",
+        {
+            "email": "Added@Example.com",
+            "password1": "a-fine-passphrase-9",
+            "password2": "a-fine-passphrase-9",
+            "role": "customer",
+        },
+    )
+
+    assert response.status_code == 302, response.content
+    added = User.objects.get(email="added@example.com")
+    assert added.check_password("a-fine-passphrase-9")
+    row = OutboxEvent.objects.get()
+    assert (row.event_type, row.key) == ("user.registered", str(added.id))

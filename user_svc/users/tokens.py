@@ -1,0 +1,145 @@
+"""The tokens this service signs (RS256 with simplejwt) and the revocation of refresh tokens.
+
+Every token carries a ``kid`` header, the RFC 7638 thumbprint of the public key
+(:func:`shared.jwt_auth.key_id`): verifiers pick the key by it, which is what lets the key
+rotate. simplejwt has no setting for headers, so its backend is subclassed. Tokens carry the
+user's ``role`` at the time they were minted; a refresh always mints from the live user, so a
+role change reaches the next access token.
+
+Refresh tokens are recorded as outstanding (simplejwt's blacklist app) so that logout, a
+password change and deactivation can revoke them. The token text itself is not stored: a copy
+of every live credential in the database would turn a leaked backup into stolen sessions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from rest_framework_simplejwt import tokens
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from shared.jwt_auth import key_id, load_public_key
+from users.models import User
+
+
+class SigningBackend(TokenBackend):
+    """simplejwt's backend with a ``kid`` header on what it signs, and key selection by ``kid`` on what it reads.
+
+    Reading accepts the current and the previous public key (``JWT_PREVIOUS_PUBLIC_KEY_PATH``), so a
+    key rotation does not invalidate the refresh tokens signed just before it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            api_settings.ALGORITHM,
+            api_settings.SIGNING_KEY,
+            api_settings.VERIFYING_KEY,
+            api_settings.AUDIENCE,
+            api_settings.ISSUER,
+            None,
+            api_settings.LEEWAY,
+            api_settings.JSON_ENCODER,
+        )
+        current = load_pem_public_key(api_settings.VERIFYING_KEY.encode())
+        if not isinstance(current, RSAPublicKey):
+            raise ImproperlyConfigured("JWT_PUBLIC_KEY_PATH must hold an RSA public key.")
+        self.kid = key_id(current)
+        self.verifying_keys: dict[str, RSAPublicKey] = {self.kid: current}
+        if settings.JWT_PREVIOUS_PUBLIC_KEY_PATH:
+            try:
+                previous = load_public_key(settings.JWT_PREVIOUS_PUBLIC_KEY_PATH)
+            except (OSError, ValueError) as exc:
+                raise ImproperlyConfigured(f"JWT_PREVIOUS_PUBLIC_KEY_PATH: {exc}") from exc
+            self.verifying_keys.setdefault(key_id(previous), previous)
+
+    def encode(self, payload: dict[str, Any]) -> str:
+        claims = {**payload, "aud": self.audience, "iss": self.issuer}
+        return jwt.encode(
+            claims,
+            self.prepared_signing_key,
+            algorithm=self.algorithm,
+            headers={"kid": self.kid},
+            json_encoder=self.json_encoder,
+        )
+
+    def get_verifying_key(self, token: Any) -> Any:
+        try:
+            kid = jwt.get_unverified_header(str(token)).get("kid")
+        except jwt.PyJWTError as exc:
+            raise TokenBackendError("Token is invalid") from exc
+        key = self.verifying_keys.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise TokenBackendError("Token is signed with an unknown key")
+        return key
+
+
+BACKEND = SigningBackend()
+
+
+class AccessToken(tokens.AccessToken):
+    _token_backend = BACKEND
+
+
+class RefreshToken(tokens.RefreshToken):
+    _token_backend = BACKEND
+    access_token_class = AccessToken
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+def token_pair_for(user: User) -> TokenPair:
+    """A new refresh token for ``user`` (recorded as outstanding) and an access token from it, with the current role."""
+    refresh = RefreshToken()
+    refresh[api_settings.USER_ID_CLAIM] = str(user.id)
+    refresh["role"] = str(user.role)
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh[api_settings.JTI_CLAIM],
+        token="",
+        created_at=refresh.current_time,
+        expires_at=datetime_from_epoch(refresh["exp"]),
+    )
+    return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def refresh_token_revoke(token: RefreshToken) -> bool:
+    """Blacklists ``token``; False when it already was (a concurrent refresh or logout revoked it first).
+
+    The unique index on the blacklist decides between concurrent callers, so a refresh token
+    is redeemed at most once.
+    """
+    outstanding, _ = OutstandingToken.objects.get_or_create(
+        jti=token[api_settings.JTI_CLAIM],
+        defaults={
+            "user_id": token.get(api_settings.USER_ID_CLAIM),
+            "token": "",
+            "created_at": datetime_from_epoch(token["iat"]) if "iat" in token else None,
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )
+    _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
+    return created
+
+
+def refresh_tokens_revoke_all(*, user: User) -> int:
+    """Blacklists every unexpired refresh token of ``user``; how many were still live."""
+    live = OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True)
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=outstanding) for outstanding in live], ignore_conflicts=True
+    )
+    return len(revoked)
