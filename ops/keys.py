@@ -28,3 +28,8 @@ def ensure_dev_keys(private_path: Path = PRIVATE_KEY, public_path: Path = PUBLIC
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return True
+
+
+if __name__ == "__main__":
+    # `python -m ops.keys`: what the compose stack's migrate step runs before anything reads the key.
+    print("created a development key pair" if ensure_dev_keys() else "a key pair exists; kept it")

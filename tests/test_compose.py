@@ -560,6 +560,8 @@ def test_commands_name_files_the_image_holds() -> None:
     for name, service in app_services().items():
         for command in invocations(service):
             paths = [part for part in command if part.endswith(("manage.py", ".py"))]
+            if command[:2] == ["python", "-m"]:
+                paths.append(command[2].replace(".", "/") + ".py")  # python -m package.module
             if chdir := option(command, "--chdir"):
                 module = command[-1]
                 paths.append(f"{chdir}/{module.replace('.', '/')}.py")
