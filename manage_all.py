@@ -82,14 +82,15 @@ def cmd_up(args: argparse.Namespace) -> int:
         env = stack_env(postgres_url, bootstrap, spec)
         if run_manage(spec, ["migrate", "--noinput", "-v", "0"], env) != 0:
             return 1
-    if seed(postgres_url, bootstrap) != 0:
-        return 1
     if supervisor_pid(STATE_FILE) is not None:
         print("the services are already running (make down stops them)")
     else:
         processes = stack_processes(postgres_url=postgres_url, kafka=bootstrap, ports=Ports.standard())
         launch(processes, state_file=STATE_FILE, log_dir=LOG_DIR, python=python())
     ready = wait_for("ready", lambda: all_ready(quiet=True), timeout=90)
+    # Seeding after the start: demo stock needs the stock rows inventory creates from product events.
+    if ready and seed(postgres_url, bootstrap) != 0:
+        return 1
     status_table()
     print(f"\n{'ready' if ready else 'NOT READY'} after {time.monotonic() - started:.0f}s; logs in {LOG_DIR}")
     print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/")

@@ -127,9 +127,6 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
     ]
     if not all(process.wait(timeout=300) == 0 for process in migrations):
         raise RuntimeError("migrations failed")
-    for spec in ALL_SERVICES:
-        if any(spec.directory.glob("*/management/commands/seed_demo.py")):
-            stack.manage(spec.name, "seed_demo")
     launch(stack.processes, state_file=stack.state_file, log_dir=stack.log_dir, python=python())
     deadline = time.monotonic() + timeout
     while not stack.ready():
@@ -137,4 +134,12 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
             stack.stop()
             raise RuntimeError(f"the stack was not ready within {timeout:.0f}s; logs in {stack.log_dir}")
         time.sleep(0.3)
+    # After the start, as `make up` does: demo stock needs the rows inventory creates from product events.
+    try:
+        for spec in ALL_SERVICES:
+            if any(spec.directory.glob("*/management/commands/seed_demo.py")):
+                stack.manage(spec.name, "seed_demo")
+    except RuntimeError:
+        stack.stop()
+        raise
     return stack

@@ -1,0 +1,121 @@
+"""Catalog and inventory across real processes: stock levels reach the catalog, orders reserve through Kafka."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from confluent_kafka import Producer
+
+from shared.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def staff(stack) -> dict[str, str]:
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/auth/token"),
+        json={"email": "staff@example.com", "password": "demo-pass-123"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return bearer(answer.json()["access"])
+
+
+def product(stack, product_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/products/{product_id}"), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def stock(stack, staff, product_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def test_every_demo_product_is_in_stock_in_the_catalog(stack):
+    def in_stock_count() -> int:
+        answer = httpx.get(stack.url("gateway", "/api/v1/products?in_stock=true&page_size=100"), timeout=10)
+        return int(answer.json()["count"]) if answer.status_code == 200 else -1
+
+    wait_until(lambda: in_stock_count() >= 50, timeout=60, interval=0.3, what="demo stock in the catalog")
+
+
+def test_available_follows_a_stock_adjustment_through_kafka(stack, staff):
+    listing = httpx.get(stack.url("gateway", "/api/v1/products?ordering=name&page_size=1"), timeout=10).json()
+    product_id = listing["results"][0]["id"]
+    adjusted = httpx.post(
+        stack.url("gateway", f"/api/v1/inventory/{product_id}/adjustments"),
+        json={"delta": 7, "reason": "e2e restock"},
+        headers=staff,
+        timeout=10,
+    )
+    assert adjusted.status_code == 201, adjusted.text
+    expected = adjusted.json()["available"]
+    wait_until(
+        lambda: product(stack, product_id)["available"] == expected,
+        timeout=30,
+        interval=0.1,
+        what="the catalog to show the new stock level",
+    )
+
+
+def order_placed(order_id: str, item: dict, quantity: int) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "type": "order.placed",
+        "version": 1,
+        "occurred_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "source": "e2e-test",
+        "key": order_id,
+        "request_id": f"e2e-{order_id[:8]}",
+        "payload": {
+            "order_id": order_id,
+            "customer_id": str(uuid.uuid4()),
+            "lines": [
+                {"product_id": item["id"], "sku": item["sku"], "quantity": quantity, "unit_price": item["price"]}
+            ],
+            "total": f"{quantity * float(item['price']):.2f}",
+            "currency": item["currency"],
+        },
+    }
+
+
+def test_an_order_placed_event_reserves_stock_once_and_the_catalog_follows(stack, staff):
+    listing = httpx.get(stack.url("gateway", "/api/v1/products?ordering=-price&page_size=1"), timeout=10).json()
+    item = listing["results"][0]
+    before = stock(stack, staff, item["id"])
+    order_id = str(uuid.uuid4())
+    placed = order_placed(order_id, item, 2)
+    sentinel = order_placed(str(uuid.uuid4()), item, 1)
+    producer = Producer({"bootstrap.servers": stack.bootstrap})
+    # The same event delivered twice, then another order on the same key (so the same partition, after them).
+    for envelope in (placed, placed, sentinel):
+        producer.produce(f"{stack.topic_prefix}orders", key=order_id.encode(), value=json.dumps(envelope).encode())
+    assert producer.flush(10) == 0
+
+    wait_until(
+        lambda: stock(stack, staff, item["id"])["reserved"] == before["reserved"] + 3,
+        timeout=30,
+        interval=0.1,
+        what="both reservations",
+    )
+    wait_until(
+        lambda: product(stack, item["id"])["available"] == before["available"] - 3,
+        timeout=30,
+        interval=0.1,
+        what="the catalog to follow",
+    )
+    movements = httpx.get(
+        stack.url("gateway", f"/api/v1/inventory/{item['id']}/movements"), headers=staff, timeout=10
+    ).json()["results"]
+    assert [movement["order_id"] for movement in movements].count(order_id) == 1
