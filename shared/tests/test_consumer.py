@@ -39,7 +39,7 @@ def test_redelivered_event_has_no_second_effect(effects):
 
 
 def test_event_without_a_handler_here_is_skipped_and_not_recorded():
-    event = Envelope(type="user.deactivated", key="u", payload={"user_id": str(uuid.uuid4())})
+    event = Envelope(type="product.deleted", key="p", payload={"product_id": str(uuid.uuid4()), "sku": "X"})
     assert apply(event) is Outcome.SKIPPED
     assert ProcessedEvent.objects.count() == 0
 
