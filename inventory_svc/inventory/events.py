@@ -1,10 +1,20 @@
-"""Handlers of the events inventory consumes. Imported at startup (``InventoryConfig.ready``) to register them."""
+"""Handlers of the events inventory consumes. Imported at startup (``InventoryConfig.ready``) to register them.
+
+Each runs inside the transaction that records the event in the inbox, and calls one service.
+"""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from inventory.services import stock_item_create_for_product, stock_item_deactivate, stock_item_sync_product
+from inventory.services import (
+    StockLine,
+    stock_item_create_for_product,
+    stock_item_deactivate,
+    stock_item_sync_product,
+    stock_release,
+    stock_reserve,
+)
 from shared.events import Envelope, handles
 
 
@@ -24,3 +34,19 @@ def on_product_updated(envelope: Envelope) -> None:
 def on_product_deleted(envelope: Envelope) -> None:
     payload = envelope.payload
     stock_item_deactivate(product_id=UUID(payload["product_id"]), sku=payload["sku"])
+
+
+@handles("order.placed")
+def on_order_placed(envelope: Envelope) -> None:
+    payload = envelope.payload
+    stock_reserve(
+        order_id=UUID(payload["order_id"]),
+        lines=[StockLine(product_id=UUID(line["product_id"]), quantity=line["quantity"]) for line in payload["lines"]],
+    )
+
+
+@handles("order.cancelled")
+def on_order_cancelled(envelope: Envelope) -> None:
+    payload = envelope.payload
+    why = payload.get("reason")
+    stock_release(order_id=UUID(payload["order_id"]), reason=f"order cancelled: {why}" if why else "order cancelled")

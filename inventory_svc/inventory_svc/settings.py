@@ -9,6 +9,6 @@ globals().update(
 )
 
 # Dotted paths of register(server) functions for run_grpc.
-GRPC_SERVICERS: list[str] = []
+GRPC_SERVICERS: list[str] = ["inventory.grpc.register"]
 # Topics this service's consumer group reads.
 KAFKA_SUBSCRIPTIONS: list[str] = ["products", "orders"]

@@ -1,6 +1,11 @@
+from django.urls import include, path
+
 from shared.urls import HANDLERS, common_urlpatterns
 
-urlpatterns = common_urlpatterns()
+urlpatterns = [
+    *common_urlpatterns(),
+    path("api/v1/", include("inventory.urls")),
+]
 
 handler400 = HANDLERS["handler400"]
 handler403 = HANDLERS["handler403"]

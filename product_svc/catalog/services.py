@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
+from psycopg import errors as pg_errors
 from rest_framework import status
 
 from catalog.models import Category, Product
 from shared.errors import Conflict, DomainError
 from shared.events import Envelope, publish
 
+logger = logging.getLogger(__name__)
+
 CENT = Decimal("0.01")
 PRICE_LIMIT = Decimal("10000000000")  # max_digits=12 with 2 decimals: ten integer digits at most
+CURRENCY = re.compile(r"^[A-Z]{3}$")  # the same rule as the product_currency_iso constraint
 
 
 class CategoryNotFound(DomainError):
@@ -26,6 +35,17 @@ class InvalidPrice(DomainError):
     status = status.HTTP_400_BAD_REQUEST
     code = "invalid-price"
     title = "Invalid price"
+
+
+class InvalidCurrency(DomainError):
+    status = status.HTTP_400_BAD_REQUEST
+    code = "invalid-currency"
+    title = "Invalid currency"
+
+
+class DuplicateSku(Conflict):
+    code = "duplicate-sku"
+    title = "Duplicate SKU"
 
 
 class ProductChanges(TypedDict, total=False):
@@ -70,13 +90,14 @@ def product_create(
 ) -> Product:
     """Adds a product and publishes ``product.created`` (inventory creates its stock row from it).
 
-    Raises :class:`InvalidPrice` or :class:`CategoryNotFound` before writing anything,
-    and ``IntegrityError`` when the SKU is taken (the unique index decides, so
-    concurrent creations cannot both succeed; the caller maps it to 409).
+    Raises :class:`InvalidPrice`, :class:`InvalidCurrency` or :class:`CategoryNotFound` before
+    writing anything, and :class:`DuplicateSku` when the SKU is taken (the unique index decides,
+    so concurrent creations cannot both succeed; nothing is written then either).
     """
     price = _checked_price(price)
+    currency = _checked_currency(currency)
     category = _category(category_slug)
-    with transaction.atomic():
+    with _refusing_duplicate_sku(sku), transaction.atomic():
         product = Product.objects.create(
             sku=sku, name=name, description=description, price=price, currency=currency, category=category
         )
@@ -89,7 +110,8 @@ def product_update(*, product: Product, **changes: Unpack[ProductChanges]) -> Pr
 
     The row is re-read under ``select_for_update``, so concurrent updates apply one
     after the other and each event carries the state it produced. Changes that
-    leave every field as it was write nothing and publish nothing.
+    leave every field as it was write nothing and publish nothing. Invalid values
+    raise as in :func:`product_create`; a SKU another product has raises :class:`DuplicateSku`.
     """
     unknown = set(changes) - ProductChanges.__optional_keys__
     if unknown:
@@ -97,9 +119,11 @@ def product_update(*, product: Product, **changes: Unpack[ProductChanges]) -> Pr
     values: dict[str, Any] = dict(changes)
     if "price" in values:
         values["price"] = _checked_price(values["price"])
+    if "currency" in values:
+        values["currency"] = _checked_currency(values["currency"])
     if "category_slug" in values:
         values["category"] = _category(values.pop("category_slug"))
-    with transaction.atomic():
+    with _refusing_duplicate_sku(values.get("sku", product.sku)), transaction.atomic():
         stored = Product.objects.select_for_update(of=("self",)).select_related("category").get(pk=product.pk)
         changed = [field for field, value in values.items() if getattr(stored, field) != value]
         if not changed:
@@ -128,6 +152,53 @@ def product_delete(*, product: Product) -> Product:
             )
         )
     return stored
+
+
+def product_apply_stock(*, product_id: uuid.UUID, available: int, stock_version: int) -> bool:
+    """Records inventory's ``available`` for the product if ``stock_version`` is newer than the one stored.
+
+    One conditional UPDATE: events of one product may arrive late or twice, and concurrent
+    consumers may race, but the row only ever moves forward to a higher version. Returns
+    whether it changed; an unknown product is logged and left alone (its event may precede
+    the product here, or name one that never was). ``updated_at`` is not touched: it dates the
+    product's own details, not its stock.
+    """
+    applied = Product.objects.filter(pk=product_id, stock_version__lt=stock_version).update(
+        available=available, stock_version=stock_version
+    )
+    if applied:
+        return True
+    if Product.objects.filter(pk=product_id).exists():
+        logger.info(  # stale or repeated: an older event arrived after a newer one
+            "stock version %s of product %s is not newer than the stored one; ignored", stock_version, product_id
+        )
+    else:
+        logger.warning("stock for unknown product %s (version %s); ignored", product_id, stock_version)
+    return False
+
+
+@contextmanager
+def _refusing_duplicate_sku(sku: str) -> Iterator[None]:
+    """Turns the unique index's refusal of ``sku`` into :class:`DuplicateSku`.
+
+    Wraps the ``transaction.atomic()`` block, so that block has rolled back (its savepoint,
+    inside a caller's transaction) before the error leaves.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if isinstance(exc.__cause__, pg_errors.UniqueViolation):
+            raise DuplicateSku(f"Another product has the SKU {sku!r}; SKUs are unique.") from exc
+        raise
+
+
+def _checked_currency(currency: str) -> str:
+    if not isinstance(currency, str) or not CURRENCY.fullmatch(currency):
+        raise InvalidCurrency(
+            f"A currency is an ISO 4217 code in capitals such as USD, not {currency!r}.",
+            errors={"currency": ["Not an ISO 4217 code in capitals."]},
+        )
+    return currency
 
 
 def _checked_price(price: Decimal) -> Decimal:

@@ -4,9 +4,13 @@ from pathlib import Path
 
 from shared.settings import service_settings
 
-globals().update(service_settings("product", apps=["catalog"], base_dir=str(Path(__file__).resolve().parent.parent)))
+globals().update(
+    service_settings(
+        "product", apps=["django.contrib.postgres", "catalog"], base_dir=str(Path(__file__).resolve().parent.parent)
+    )
+)
 
 # Dotted paths of register(server) functions for run_grpc.
-GRPC_SERVICERS: list[str] = []
+GRPC_SERVICERS: list[str] = ["catalog.grpc.register"]
 # Topics this service's consumer group reads.
 KAFKA_SUBSCRIPTIONS: list[str] = ["inventory"]

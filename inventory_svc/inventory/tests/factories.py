@@ -1,4 +1,5 @@
 import uuid
+from collections.abc import Sequence
 
 import factory
 
@@ -46,5 +47,35 @@ def _product_event(event_type: str, product_id: uuid.UUID, *, sku: str, is_activ
             "is_active": is_active,
         },
     )
+    envelope.validate()
+    return envelope
+
+
+def order_placed(order_id: uuid.UUID, lines: Sequence[tuple[uuid.UUID, int]]) -> Envelope:
+    """``order.placed`` for ``lines`` of (product_id, quantity), as order_svc publishes it."""
+    envelope = Envelope(
+        type="order.placed",
+        key=str(order_id),
+        source="order",
+        payload={
+            "order_id": str(order_id),
+            "customer_id": str(uuid.uuid4()),
+            "lines": [
+                {"product_id": str(product_id), "sku": f"SKU-{index}", "quantity": quantity, "unit_price": "2.50"}
+                for index, (product_id, quantity) in enumerate(lines)
+            ],
+            "total": f"{2.5 * sum(quantity for _, quantity in lines):.2f}",
+            "currency": "USD",
+        },
+    )
+    envelope.validate()
+    return envelope
+
+
+def order_cancelled(order_id: uuid.UUID, *, reason: str | None = None) -> Envelope:
+    payload = {"order_id": str(order_id), "customer_id": str(uuid.uuid4())}
+    if reason is not None:
+        payload["reason"] = reason
+    envelope = Envelope(type="order.cancelled", key=str(order_id), source="order", payload=payload)
     envelope.validate()
     return envelope

@@ -22,6 +22,9 @@ class ProductFactory(factory.django.DjangoModelFactory):
 
     sku = factory.Sequence(lambda n: f"SKU-{n:05}")
     name = factory.Sequence(lambda n: f"Product {n}")
+    description = ""
     price = Decimal("9.99")
     currency = "USD"
     category = factory.SubFactory(CategoryFactory)
+    is_active = True
+    available = 0

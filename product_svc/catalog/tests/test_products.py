@@ -6,7 +6,15 @@ from django.db import IntegrityError, transaction
 
 from catalog.demo import demo_products
 from catalog.models import Product
-from catalog.services import CategoryNotFound, InvalidPrice, product_create, product_delete, product_update
+from catalog.services import (
+    CategoryNotFound,
+    DuplicateSku,
+    InvalidCurrency,
+    InvalidPrice,
+    product_create,
+    product_delete,
+    product_update,
+)
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from shared.models import OutboxEvent
 
@@ -66,14 +74,35 @@ def test_rolled_back_transaction_leaves_neither_product_nor_event():
     assert OutboxEvent.objects.count() == 0
 
 
-def test_taken_sku_raises_and_adds_neither_product_nor_event():
+def test_taken_sku_raises_duplicate_sku_and_adds_neither_product_nor_event():
     product_create(sku="DUP-1", name="First", price=Decimal("5.00"))
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(DuplicateSku, match="DUP-1") as error:
         product_create(sku="DUP-1", name="Second", price=Decimal("6.00"))
 
+    assert error.value.status == 409
     assert list(Product.objects.values_list("name", flat=True)) == ["First"]
     assert OutboxEvent.objects.count() == 1
+
+
+def test_duplicate_sku_leaves_the_callers_transaction_usable():
+    product_create(sku="DUP-1", name="First", price=Decimal("5.00"))
+
+    with transaction.atomic():
+        with pytest.raises(DuplicateSku):
+            product_create(sku="DUP-1", name="Second", price=Decimal("6.00"))
+        product_create(sku="DUP-2", name="Third", price=Decimal("7.00"))
+
+    assert sorted(Product.objects.values_list("sku", flat=True)) == ["DUP-1", "DUP-2"]
+
+
+@pytest.mark.parametrize("currency", ["usd", "US", "EURO", "", 978])
+def test_invalid_currency_is_refused_before_anything_is_written(currency):
+    with pytest.raises(InvalidCurrency):
+        product_create(sku="X-1", name="X", price=Decimal("5.00"), currency=currency)
+
+    assert Product.objects.count() == 0
+    assert OutboxEvent.objects.count() == 0
 
 
 def test_unknown_category_is_refused_before_anything_is_written():
@@ -125,6 +154,27 @@ def test_product_update_stores_the_changes_and_publishes_product_updated_with_th
         "category": "toys",
         "is_active": True,
     }
+
+
+def test_changing_the_sku_to_a_taken_one_raises_duplicate_sku_and_changes_nothing():
+    product_create(sku="T-1", name="Kite", price=Decimal("10.00"))
+    other = product_create(sku="T-2", name="Ball", price=Decimal("3.00"))
+
+    with pytest.raises(DuplicateSku, match="T-1"):
+        product_update(product=other, sku="T-1", name="Renamed")
+
+    assert Product.objects.get(pk=other.pk).name == "Ball"
+    assert list(OutboxEvent.objects.values_list("event_type", flat=True)) == ["product.created", "product.created"]
+
+
+def test_product_update_refuses_an_invalid_currency():
+    product = ProductFactory(currency="USD")
+
+    with pytest.raises(InvalidCurrency):
+        product_update(product=product, currency="eur")
+
+    assert Product.objects.get().currency == "USD"
+    assert OutboxEvent.objects.count() == 0
 
 
 def test_product_update_that_changes_nothing_publishes_nothing():

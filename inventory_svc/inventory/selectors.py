@@ -1,0 +1,44 @@
+"""Reads of stock and of the ledger."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from django.db.models import F, Q, QuerySet
+
+from inventory.models import Movement, StockItem
+
+# available (on_hand - reserved) at or below the row's own threshold
+LOW_STOCK = Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
+
+
+def parse_product_id(value: str) -> uuid.UUID | None:
+    """``value`` as a product id, None when it is not a UUID (callers answer "not found" or "invalid")."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+def stock_item_get(*, product_id: uuid.UUID) -> StockItem | None:
+    return StockItem.objects.filter(product_id=product_id).first()
+
+
+def stock_item_list(*, low_stock: bool = False) -> QuerySet[StockItem]:
+    """Every stock row by SKU; ``low_stock`` keeps those whose available is at or below their threshold."""
+    items = StockItem.objects.order_by("sku", "product_id")
+    if low_stock:
+        items = items.filter(LOW_STOCK)
+    return items
+
+
+def stock_items_for_products(*, product_ids: Sequence[uuid.UUID]) -> list[StockItem]:
+    """The stock rows of ``product_ids`` that exist, in the order asked (each once), in one query."""
+    found = {item.product_id: item for item in StockItem.objects.filter(product_id__in=set(product_ids))}
+    return [found[product_id] for product_id in dict.fromkeys(product_ids) if product_id in found]
+
+
+def movement_list(*, stock_item: StockItem) -> QuerySet[Movement]:
+    """The ledger of one product, newest first."""
+    return Movement.objects.filter(stock_item=stock_item).order_by("-created_at", "-id")

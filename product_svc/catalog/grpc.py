@@ -1,0 +1,68 @@
+"""``shop.product.v1.ProductService`` (protos/product/v1/product.proto): other services read the catalog here.
+
+Inactive products are returned like any other, with ``is_active`` false: old orders still
+refer to them, and whether one may be sold is the caller's decision.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import grpc
+
+from catalog.models import Product
+from catalog.selectors import parse_product_id, product_get, product_get_many
+from catalog.services import CENT
+from protos.product.v1 import product_pb2, product_pb2_grpc
+
+MAX_BATCH = 500  # ids per GetProducts call; an order has at most 50 lines
+
+
+class ProductServicer(product_pb2_grpc.ProductServiceServicer):
+    def GetProducts(
+        self, request: product_pb2.GetProductsRequest, context: grpc.ServicerContext
+    ) -> product_pb2.GetProductsResponse:
+        """The products found, in the order asked and each once, plus the ids no product has; one query."""
+        if len(request.ids) > MAX_BATCH:
+            context.abort(
+                grpc.StatusCode.INVALID_ARGUMENT, f"At most {MAX_BATCH} ids per call, not {len(request.ids)}."
+            )
+        parsed: list[uuid.UUID] = []
+        for raw in request.ids:
+            product_id = parse_product_id(raw)
+            if product_id is None:
+                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not a product id (a UUID).")
+            parsed.append(product_id)
+        wanted = list(dict.fromkeys(parsed))
+        found = product_get_many(product_ids=wanted)
+        return product_pb2.GetProductsResponse(
+            products=[product_message(found[product_id]) for product_id in wanted if product_id in found],
+            missing_ids=[str(product_id) for product_id in wanted if product_id not in found],
+        )
+
+    def GetProduct(self, request: product_pb2.GetProductRequest, context: grpc.ServicerContext) -> product_pb2.Product:
+        product_id = parse_product_id(request.id)
+        if product_id is None:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a product id (a UUID).")
+        product = product_get(product_id=product_id, include_inactive=True)
+        if product is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"No product has the id {product_id}.")
+        return product_message(product)
+
+
+def product_message(product: Product) -> product_pb2.Product:
+    return product_pb2.Product(
+        id=str(product.id),
+        sku=product.sku,
+        name=product.name,
+        price=str(product.price.quantize(CENT)),
+        currency=product.currency,
+        is_active=product.is_active,
+        category=product.category.slug if product.category is not None else "",
+    )
+
+
+def register(server: grpc.Server) -> list[str]:
+    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
+    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(), server)
+    return [product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name]
