@@ -1,6 +1,12 @@
+from django.urls import include, path
+from orders.urls import api_urlpatterns
+
 from shared.urls import HANDLERS, common_urlpatterns
 
-urlpatterns = common_urlpatterns()
+urlpatterns = [
+    *common_urlpatterns(),
+    path("api/v1/", include(api_urlpatterns)),
+]
 
 handler400 = HANDLERS["handler400"]
 handler403 = HANDLERS["handler403"]

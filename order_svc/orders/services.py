@@ -1,0 +1,334 @@
+"""Writes to orders. Each change and the events announcing it commit in one transaction (the outbox).
+
+Every status change goes through :func:`order_transition`, the one place that checks the
+state machine (:mod:`orders.state`), records the history and publishes the events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from orders.errors import CustomerInactive, IdempotencyKeyReused, InvalidOrder
+from orders.models import MAX_MONEY, Customer, IdempotencyKey, Order, OrderLine, OrderStatus, StatusHistory
+from orders.products import CatalogProduct, ProductLookup, products_get
+from orders.state import check_transition
+from shared.errors import Conflict
+from shared.events import Envelope, publish
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: uuid.UUID
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The order a placement request stands for; ``created`` is False when the key replayed an earlier one."""
+
+    order: Order
+    created: bool
+
+
+@dataclass(frozen=True)
+class PricedOrder:
+    lines: list[OrderLine]
+    currency: str
+    total: Decimal
+
+
+@dataclass(frozen=True)
+class ShortLine:
+    product_id: uuid.UUID
+    wanted: int
+    available: int
+
+
+def money(amount: Decimal) -> str:
+    """The decimal string events and the API carry, e.g. ``"19.99"``."""
+    return format(amount.quantize(Decimal("0.01")), "f")
+
+
+def order_place(
+    *,
+    customer_id: uuid.UUID,
+    idempotency_key: str,
+    lines: Sequence[LineRequest],
+    shipping_address: dict[str, Any] | None = None,
+) -> Placement:
+    """Places a pending order priced by the product service, and publishes ``order.placed``.
+
+    ``lines`` are already valid in shape (1 to 50, quantities 1 to 1000, no product twice).
+    The same ``idempotency_key`` with the same request returns the order it made the first time
+    (``created=False``); with a different request it raises
+    :class:`~orders.errors.IdempotencyKeyReused`. Raises :class:`~orders.errors.CustomerInactive`
+    for a deactivated customer, :class:`~orders.errors.InvalidOrder` for products that cannot be
+    sold, and the product service's errors (:mod:`orders.products`). Nothing is written then.
+    """
+    request_hash = _request_hash(lines=lines, shipping_address=shipping_address)
+    _check_customer_may_order(customer_id=customer_id)
+    earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
+    if earlier is not None:
+        return earlier
+    # Priced before the transaction opens: no connection or lock is held while waiting on the network.
+    priced = _price(lines=lines, catalog=products_get(ids=[line.product_id for line in lines]))
+    try:
+        with transaction.atomic():
+            # The key first: a concurrent request with this key blocks here until this transaction ends.
+            claim = IdempotencyKey.objects.create(
+                customer_id=customer_id, key=idempotency_key, request_hash=request_hash
+            )
+            order = Order.objects.create(
+                customer_id=customer_id, total=priced.total, currency=priced.currency, shipping_address=shipping_address
+            )
+            for line in priced.lines:
+                line.order = order
+            OrderLine.objects.bulk_create(priced.lines)
+            StatusHistory.objects.create(
+                order=order, status=OrderStatus.PENDING, by=customer_id, reason="Placed by the customer."
+            )
+            claim.order = order
+            claim.save(update_fields=["order"])
+            publish(Envelope(type="order.placed", key=str(order.id), payload=_placed_payload(order, priced.lines)))
+    except IntegrityError:
+        # Lost the race for the key: the winner has committed, so its row and order are visible now.
+        earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
+        if earlier is None:
+            raise
+        return earlier
+    return Placement(order=order, created=True)
+
+
+def order_cancel(*, order: Order, by: uuid.UUID | None, reason: str = "") -> Order:
+    """Cancels a pending or confirmed order (else :class:`~orders.errors.IllegalTransition`, 409).
+
+    ``order.cancelled`` tells inventory to release whatever it reserved for the order.
+    """
+    return order_transition(order=order, to=OrderStatus.CANCELLED, by=by, reason=reason or "Cancelled.")
+
+
+def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str = "") -> Order:
+    """Moves ``order`` to status ``to`` if the state machine allows it; returns the order as saved.
+
+    Locks the order row (``select_for_update``) and checks the transition against the locked
+    row, so two concurrent changes cannot both start from the same status. In one transaction:
+    the status (and, for ``rejected``, ``reason`` as the rejection reason), a history row, and
+    ``order.status_changed`` plus the specific event (``order.confirmed``, ``order.rejected``,
+    ``order.cancelled``). ``by`` is the acting user, None for the system.
+    Raises :class:`~orders.errors.IllegalTransition` (409) and changes nothing otherwise.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        previous = locked.status
+        check_transition(current=previous, to=to)
+        locked.status = to
+        changed = ["status", "updated_at"]
+        if to == OrderStatus.REJECTED:
+            locked.rejection_reason = reason
+            changed.append("rejection_reason")
+        locked.save(update_fields=changed)
+        StatusHistory.objects.create(order=locked, status=to, by=by, reason=reason)
+        publish(
+            Envelope(
+                type="order.status_changed",
+                key=str(locked.id),
+                payload={
+                    "order_id": str(locked.id),
+                    "from_status": previous,
+                    "to_status": to,
+                    "by": str(by) if by else None,
+                    "reason": reason,
+                },
+            )
+        )
+        specific = _specific_event(locked, reason=reason)
+        if specific is not None:
+            publish(specific)
+    return locked
+
+
+def order_apply_reservation(*, order_id: uuid.UUID) -> None:
+    """The saga's ``inventory.reserved``: a pending order becomes confirmed (by the system).
+
+    Safe to repeat: an order already confirmed (or further) is left alone. An order cancelled
+    before the reservation arrived gets ``order.cancelled`` published again, so inventory
+    releases the late reservation (its release is idempotent).
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            logger.warning("inventory.reserved for unknown order %s; ignored", order_id)
+            return
+        if order.status == OrderStatus.PENDING:
+            order_transition(order=order, to=OrderStatus.CONFIRMED, by=None, reason="Stock reserved.")
+        elif order.status == OrderStatus.CANCELLED:
+            logger.info("order %s was cancelled before its stock was reserved; asking to release it", order_id)
+            publish(
+                Envelope(
+                    type="order.cancelled",
+                    key=str(order.id),
+                    payload=_cancelled_payload(order, reason="Stock was reserved after the order was cancelled."),
+                )
+            )
+        else:
+            logger.info("inventory.reserved for order %s in status %s; nothing to do", order_id, order.status)
+
+
+def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequence[ShortLine]) -> None:
+    """The saga's ``inventory.reservation_failed``: a pending order becomes rejected, saying what was short.
+
+    Safe to repeat: an order no longer pending (rejected already, or cancelled meanwhile) is left alone.
+    """
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(pk=order_id).first()
+        if order is None:
+            logger.warning("inventory.reservation_failed for unknown order %s; ignored", order_id)
+            return
+        if order.status != OrderStatus.PENDING:
+            logger.info("inventory.reservation_failed for order %s in status %s; nothing to do", order_id, order.status)
+            return
+        reason = _shortage_reason(order, short_lines)
+        order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason)
+
+
+def customer_record(*, customer_id: uuid.UUID, email: str, role: str, is_active: bool) -> Customer:
+    """Upserts the projection of a user (``user.registered``, ``user.updated``); repeating it changes nothing."""
+    customer, _ = Customer.objects.update_or_create(
+        id=customer_id, defaults={"email": email, "role": role, "is_active": is_active}
+    )
+    return customer
+
+
+def customer_deactivate(*, customer_id: uuid.UUID) -> Customer:
+    """Marks the user inactive (``user.deactivated``), creating the projection row if it was missed."""
+    customer, _ = Customer.objects.update_or_create(id=customer_id, defaults={"is_active": False})
+    return customer
+
+
+def _check_customer_may_order(*, customer_id: uuid.UUID) -> None:
+    # A customer the projection does not know yet may order: user events can lag behind a fresh
+    # sign-up, and the token was already verified. Only a known deactivation refuses.
+    if Customer.objects.filter(id=customer_id, is_active=False).exists():
+        raise CustomerInactive("This account is deactivated and cannot place orders.")
+
+
+def _request_hash(*, lines: Sequence[LineRequest], shipping_address: dict[str, Any] | None) -> str:
+    """The SHA-256 of the request's canonical JSON: what makes two uses of one key "the same request"."""
+    canonical = {
+        "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
+        "shipping_address": shipping_address,
+    }
+    encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(encoded.encode()).hexdigest()
+
+
+def _replay(*, customer_id: uuid.UUID, idempotency_key: str, request_hash: str) -> Placement | None:
+    """The earlier order of this key, None when the key is new; raises when the request differs."""
+    claim = IdempotencyKey.objects.select_related("order").filter(customer_id=customer_id, key=idempotency_key).first()
+    if claim is None:
+        return None
+    if claim.request_hash != request_hash:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used with a different request; use a new key for a new order."
+        )
+    if claim.order is None:  # the key and its order commit together, so this is only a deleted order
+        raise Conflict("The order this Idempotency-Key made no longer exists; use a new key.")
+    return Placement(order=claim.order, created=False)
+
+
+def _price(*, lines: Sequence[LineRequest], catalog: ProductLookup) -> PricedOrder:
+    """Unsaved lines with the catalog's sku, name and price, and their total.
+
+    Raises :class:`~orders.errors.InvalidOrder` naming every unknown or inactive product, and
+    when the products do not share one currency or the total is too large to store.
+    """
+    errors: dict[str, list[str]] = {}
+    priced: list[OrderLine] = []
+    currencies: set[str] = set()
+    for index, line in enumerate(lines):
+        product: CatalogProduct | None = catalog.found.get(line.product_id)
+        if product is None:
+            errors[f"items.{index}.product_id"] = [f"No product has the id {line.product_id}."]
+            continue
+        if not product.is_active:
+            errors[f"items.{index}.product_id"] = [f"Product {line.product_id} ({product.sku}) is no longer sold."]
+            continue
+        currencies.add(product.currency)
+        priced.append(
+            OrderLine(
+                product_id=product.id,
+                sku=product.sku,
+                name=product.name,
+                unit_price=product.price,
+                quantity=line.quantity,
+                line_total=product.price * line.quantity,
+            )
+        )
+    if errors:
+        raise InvalidOrder("Some products cannot be ordered.", errors=errors)
+    if len(currencies) != 1:
+        found = ", ".join(sorted(currencies))
+        raise InvalidOrder(
+            "An order is paid in one currency.",
+            errors={"items": [f"All products of an order must share one currency; these are in {found}."]},
+        )
+    total = sum((line.line_total for line in priced), Decimal("0.00"))
+    if total > MAX_MONEY:
+        raise InvalidOrder("The order is too large.", errors={"items": [f"The total may not exceed {MAX_MONEY}."]})
+    return PricedOrder(lines=priced, currency=currencies.pop(), total=total)
+
+
+def _placed_payload(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
+    return {
+        "order_id": str(order.id),
+        "customer_id": str(order.customer_id),
+        "lines": [
+            {
+                "product_id": str(line.product_id),
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price),
+            }
+            for line in lines
+        ],
+        "total": money(order.total),
+        "currency": order.currency,
+    }
+
+
+def _cancelled_payload(order: Order, *, reason: str) -> dict[str, Any]:
+    return {"order_id": str(order.id), "customer_id": str(order.customer_id), "reason": reason}
+
+
+def _specific_event(order: Order, *, reason: str) -> Envelope | None:
+    """The event particular to the status ``order`` just entered, if it has one."""
+    key = str(order.id)
+    who = {"order_id": key, "customer_id": str(order.customer_id)}
+    if order.status == OrderStatus.CONFIRMED:
+        return Envelope(type="order.confirmed", key=key, payload=who)
+    if order.status == OrderStatus.REJECTED:
+        return Envelope(type="order.rejected", key=key, payload=who | {"reason": reason})
+    if order.status == OrderStatus.CANCELLED:
+        return Envelope(type="order.cancelled", key=key, payload=_cancelled_payload(order, reason=reason))
+    return None
+
+
+def _shortage_reason(order: Order, short_lines: Sequence[ShortLine]) -> str:
+    """E.g. ``Not enough stock for SKU-1 (wanted 3, available 1)``, naming products by the order's skus."""
+    skus = {line.product_id: line.sku for line in order.lines.all()}
+    parts = [
+        f"{skus.get(short.product_id, str(short.product_id))} (wanted {short.wanted}, available {short.available})"
+        for short in short_lines
+    ]
+    return "Not enough stock for " + ", ".join(parts)

@@ -1,0 +1,110 @@
+"""Fixtures of the order tests: signed-in clients and a real in-process product service."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import grpc
+import pytest
+from rest_framework.test import APIClient
+
+from protos.product.v1 import product_pb2, product_pb2_grpc
+from shared import grpc_client
+from shared.grpc_server import create_server
+from shared.testing.tokens import access_token
+
+
+def signed_in(subject: uuid.UUID, role: str = "customer") -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(subject, role)}")
+    return client
+
+
+@pytest.fixture
+def customer_id() -> uuid.UUID:
+    return uuid.UUID("11111111-1111-4111-8111-111111111111")
+
+
+@pytest.fixture
+def staff_id() -> uuid.UUID:
+    return uuid.UUID("22222222-2222-4222-8222-222222222222")
+
+
+@pytest.fixture
+def as_customer(customer_id) -> APIClient:
+    return signed_in(customer_id)
+
+
+@pytest.fixture
+def as_other_customer() -> APIClient:
+    return signed_in(uuid.UUID("33333333-3333-4333-8333-333333333333"))
+
+
+@pytest.fixture
+def as_staff(staff_id) -> APIClient:
+    return signed_in(staff_id, "staff")
+
+
+@dataclass
+class FakeCatalog(product_pb2_grpc.ProductServiceServicer):
+    """A ProductService answering from a dict, recording the ids of every GetProducts call."""
+
+    products: dict[str, product_pb2.Product] = field(default_factory=dict)
+    requests: list[list[str]] = field(default_factory=list)
+    delay: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(
+        self, sku: str, price: str = "10.00", *, name: str = "", currency: str = "USD", is_active: bool = True
+    ) -> uuid.UUID:
+        product_id = uuid.uuid4()
+        self.products[str(product_id)] = product_pb2.Product(
+            id=str(product_id),
+            sku=sku,
+            name=name or f"Product {sku}",
+            price=price,
+            currency=currency,
+            is_active=is_active,
+            category="things",
+        )
+        return product_id
+
+    def GetProducts(self, request, context):
+        with self._lock:
+            self.requests.append(list(request.ids))
+        if self.delay:
+            time.sleep(self.delay)
+        found = [self.products[id_] for id_ in request.ids if id_ in self.products]
+        missing = [id_ for id_ in request.ids if id_ not in self.products]
+        return product_pb2.GetProductsResponse(products=found, missing_ids=missing)
+
+    def GetProduct(self, request, context):
+        if request.id not in self.products:
+            context.abort(grpc.StatusCode.NOT_FOUND, "no such product")
+        return self.products[request.id]
+
+
+def point_product_service_at(settings, target: str) -> None:
+    settings.SERVICE_GRPC_TARGETS = {**settings.SERVICE_GRPC_TARGETS, "product": target}
+    grpc_client.reset()
+
+
+@pytest.fixture
+def catalog(settings) -> Iterator[FakeCatalog]:
+    """A real gRPC ProductService on a free port, which the order service is pointed at."""
+    fake = FakeCatalog()
+
+    def register(server: grpc.Server) -> list[str]:
+        product_pb2_grpc.add_ProductServiceServicer_to_server(fake, server)
+        return ["shop.product.v1.ProductService"]
+
+    server, port, _ = create_server(port=0, registers=[register])
+    server.start()
+    point_product_service_at(settings, f"127.0.0.1:{port}")
+    yield fake
+    grpc_client.reset()
+    server.stop(0).wait()

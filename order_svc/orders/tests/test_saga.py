@@ -1,0 +1,200 @@
+"""The order side of the saga: inventory's answer confirms or rejects a pending order, once."""
+
+import uuid
+
+import pytest
+
+from orders.models import Order, OrderStatus, StatusHistory
+from orders.tests.factories import make_order
+from orders.tests.support import deliver, published
+from shared.consumer import Outcome, apply_event
+from shared.events import Envelope
+
+pytestmark = pytest.mark.django_db
+
+
+def reserved(order):
+    lines = [{"product_id": str(line.product_id), "quantity": line.quantity} for line in order.lines.all()]
+    return deliver("inventory.reserved", str(order.id), {"order_id": str(order.id), "lines": lines})
+
+
+def reservation_failed(order, *short_lines):
+    payload = {"order_id": str(order.id), "short_lines": list(short_lines)}
+    return deliver("inventory.reservation_failed", str(order.id), payload)
+
+
+def short(order, sku, wanted, available):
+    line = order.lines.get(sku=sku)
+    return {"product_id": str(line.product_id), "wanted": wanted, "available": available}
+
+
+def status_of(order):
+    return Order.objects.get(pk=order.pk).status
+
+
+def test_reserved_confirms_a_pending_order():
+    order = make_order()
+
+    assert reserved(order) is Outcome.APPLIED
+
+    assert status_of(order) == OrderStatus.CONFIRMED
+
+
+def test_confirmation_is_recorded_in_the_history_as_the_systems():
+    order = make_order()
+
+    reserved(order)
+
+    assert list(StatusHistory.objects.filter(order=order).values_list("status", "by", "reason")) == [
+        ("pending", order.customer_id, "Placed."),
+        ("confirmed", None, "Stock reserved."),
+    ]
+
+
+def test_confirmation_publishes_status_changed_and_confirmed():
+    order = make_order()
+
+    reserved(order)
+
+    assert published() == [
+        (
+            "order.status_changed",
+            {
+                "order_id": str(order.id),
+                "from_status": "pending",
+                "to_status": "confirmed",
+                "by": None,
+                "reason": "Stock reserved.",
+            },
+        ),
+        ("order.confirmed", {"order_id": str(order.id), "customer_id": str(order.customer_id)}),
+    ]
+
+
+def test_reservation_failure_rejects_with_a_reason_naming_the_short_product():
+    order = make_order(lines=[("SKU-1", "5.00", 3), ("SKU-2", "1.00", 1)])
+
+    reservation_failed(order, short(order, "SKU-1", 3, 1))
+
+    order.refresh_from_db()
+    assert (order.status, order.rejection_reason) == ("rejected", "Not enough stock for SKU-1 (wanted 3, available 1)")
+
+
+def test_the_rejection_reason_names_every_short_product():
+    order = make_order(lines=[("SKU-1", "5.00", 3), ("SKU-2", "1.00", 2)])
+
+    reservation_failed(order, short(order, "SKU-1", 3, 1), short(order, "SKU-2", 2, 0))
+
+    assert Order.objects.get(pk=order.pk).rejection_reason == (
+        "Not enough stock for SKU-1 (wanted 3, available 1), SKU-2 (wanted 2, available 0)"
+    )
+
+
+def test_rejection_publishes_status_changed_and_rejected_with_the_reason():
+    order = make_order(lines=[("SKU-1", "5.00", 3)])
+
+    reservation_failed(order, short(order, "SKU-1", 3, 0))
+
+    reason = "Not enough stock for SKU-1 (wanted 3, available 0)"
+    assert published() == [
+        (
+            "order.status_changed",
+            {
+                "order_id": str(order.id),
+                "from_status": "pending",
+                "to_status": "rejected",
+                "by": None,
+                "reason": reason,
+            },
+        ),
+        ("order.rejected", {"order_id": str(order.id), "customer_id": str(order.customer_id), "reason": reason}),
+    ]
+
+
+def test_the_rejected_order_shows_its_reason_in_the_api(as_customer, customer_id):
+    order = make_order(customer_id=customer_id, lines=[("SKU-1", "5.00", 3)])
+    reservation_failed(order, short(order, "SKU-1", 3, 1))
+
+    body = as_customer.get(f"/api/v1/orders/{order.id}").json()
+
+    assert (body["status"], body["rejection_reason"]) == (
+        "rejected",
+        "Not enough stock for SKU-1 (wanted 3, available 1)",
+    )
+
+
+def test_a_second_reservation_of_a_confirmed_order_changes_nothing():
+    order = make_order()
+    reserved(order)
+    before = published()
+
+    assert reserved(order) is Outcome.APPLIED  # another event id saying the same
+
+    assert status_of(order) == OrderStatus.CONFIRMED
+    assert StatusHistory.objects.filter(order=order).count() == 2
+    assert published() == before
+
+
+def test_a_second_failure_of_a_rejected_order_changes_nothing():
+    order = make_order(lines=[("SKU-1", "5.00", 3)])
+    reservation_failed(order, short(order, "SKU-1", 3, 1))
+    before = published()
+
+    reservation_failed(order, short(order, "SKU-1", 3, 2))
+
+    order.refresh_from_db()
+    assert order.rejection_reason == "Not enough stock for SKU-1 (wanted 3, available 1)"
+    assert published() == before
+
+
+def test_a_redelivered_event_is_recognised_and_not_applied_again():
+    order = make_order()
+    payload = {"order_id": str(order.id), "lines": [{"product_id": str(uuid.uuid4()), "quantity": 1}]}
+    envelope = Envelope(type="inventory.reserved", key=str(order.id), payload=payload)
+    apply_event(envelope, topic="inventory", partition=0, offset=1)
+
+    assert apply_event(envelope, topic="inventory", partition=0, offset=1) is Outcome.DUPLICATE
+    assert len(published()) == 2
+
+
+def test_a_reservation_arriving_after_cancellation_asks_inventory_to_release_it():
+    order = make_order(status=OrderStatus.CANCELLED)
+
+    reserved(order)
+
+    assert status_of(order) == OrderStatus.CANCELLED
+    assert published() == [
+        (
+            "order.cancelled",
+            {
+                "order_id": str(order.id),
+                "customer_id": str(order.customer_id),
+                "reason": "Stock was reserved after the order was cancelled.",
+            },
+        )
+    ]
+
+
+def test_a_failure_arriving_after_cancellation_changes_nothing():
+    order = make_order(status=OrderStatus.CANCELLED, lines=[("SKU-1", "5.00", 3)])
+
+    reservation_failed(order, short(order, "SKU-1", 3, 0))
+
+    order.refresh_from_db()
+    assert (order.status, order.rejection_reason) == ("cancelled", "")
+    assert published() == []
+
+
+@pytest.mark.parametrize("event_type", ["inventory.reserved", "inventory.reservation_failed"])
+def test_an_event_for_an_unknown_order_is_a_harmless_no_op(event_type):
+    order_id = str(uuid.uuid4())
+    line = {"product_id": str(uuid.uuid4()), "quantity": 1}
+    payload = (
+        {"order_id": order_id, "lines": [line]}
+        if event_type == "inventory.reserved"
+        else {"order_id": order_id, "short_lines": [{"product_id": line["product_id"], "wanted": 1, "available": 0}]}
+    )
+
+    assert deliver(event_type, order_id, payload) is Outcome.APPLIED
+
+    assert published() == []

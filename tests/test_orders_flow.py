@@ -1,0 +1,231 @@
+"""The order journey through the gateway on real processes: placement, the saga, cancellation, races, crashes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import uuid
+
+import httpx
+import pytest
+
+from shared.testing import wait_until
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "correct-horse-battery-42"
+SETTLED = {"confirmed", "rejected", "cancelled"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def customer(stack) -> dict[str, str]:
+    """A new customer, signed in: the Authorization header to use."""
+    email = f"buyer-{uuid.uuid4().hex[:12]}@example.com"
+    gateway = stack.url("gateway")
+    assert (
+        httpx.post(
+            f"{gateway}/api/v1/auth/register", json={"email": email, "password": PASSWORD}, timeout=30
+        ).status_code
+        == 201
+    )
+    tokens = httpx.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30)
+    assert tokens.status_code == 200, tokens.text
+    return bearer(tokens.json()["access"])
+
+
+@pytest.fixture(scope="module")
+def staff(stack) -> dict[str, str]:
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/auth/token"),
+        json={"email": "staff@example.com", "password": "demo-pass-123"},
+        timeout=10,
+    )
+    assert answer.status_code == 200, answer.text
+    return bearer(answer.json()["access"])
+
+
+def place(stack, headers: dict[str, str], items: list[dict], key: str | None = None) -> httpx.Response:
+    return httpx.post(
+        stack.url("gateway", "/api/v1/orders"),
+        json={"items": items},
+        headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+        timeout=30,
+    )
+
+
+def order(stack, headers: dict[str, str], order_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def settled(stack, headers: dict[str, str], order_id: str, timeout: float = 30) -> dict:
+    return wait_until(
+        lambda: (found := order(stack, headers, order_id))["status"] in SETTLED and found,
+        timeout=timeout,
+        interval=0.1,
+        what=f"order {order_id} to settle",
+    )
+
+
+def stock(stack, staff, product_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def set_available(stack, staff, product_id: str, available: int) -> None:
+    delta = available - stock(stack, staff, product_id)["available"]
+    if delta:
+        answer = httpx.post(
+            stack.url("gateway", f"/api/v1/inventory/{product_id}/adjustments"),
+            json={"delta": delta, "reason": "e2e setup"},
+            headers=staff,
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+
+
+def products(stack, count: int, offset: int) -> list[dict]:
+    listing = httpx.get(
+        stack.url("gateway", f"/api/v1/products?ordering=name&page_size={count + offset}"), timeout=10
+    ).json()
+    return listing["results"][offset : offset + count]
+
+
+def test_happy_path_register_browse_order_confirmed_stock_reserved(stack, staff):
+    buyer = customer(stack)
+    first, second = products(stack, 2, offset=10)
+    set_available(stack, staff, first["id"], 20)
+    set_available(stack, staff, second["id"], 20)
+    placed = place(
+        stack, buyer, [{"product_id": first["id"], "quantity": 2}, {"product_id": second["id"], "quantity": 1}]
+    )
+    assert placed.status_code == 201, placed.text
+    assert placed.json()["status"] == "pending"
+    assert placed.json()["total"] == f"{2 * float(first['price']) + float(second['price']):.2f}"
+
+    confirmed = settled(stack, buyer, placed.json()["id"])
+    assert confirmed["status"] == "confirmed"
+    assert stock(stack, staff, first["id"])["available"] == 18
+    assert stock(stack, staff, second["id"])["available"] == 19
+    wait_until(
+        lambda: (
+            httpx.get(stack.url("gateway", f"/api/v1/products/{first['id']}"), timeout=10).json()["available"] == 18
+        ),
+        timeout=30,
+        what="the catalog's available to drop",
+    )
+
+
+def test_out_of_stock_is_rejected_with_the_reason_and_nothing_reserved(stack, staff):
+    buyer = customer(stack)
+    (item,) = products(stack, 1, offset=14)
+    set_available(stack, staff, item["id"], 1)
+    before = stock(stack, staff, item["id"])
+    placed = place(stack, buyer, [{"product_id": item["id"], "quantity": 3}])
+    assert placed.status_code == 201, placed.text
+    rejected = settled(stack, buyer, placed.json()["id"])
+    assert rejected["status"] == "rejected"
+    assert item["sku"] in rejected["rejection_reason"]
+    assert stock(stack, staff, item["id"])["reserved"] == before["reserved"]
+
+
+def test_cancelling_a_confirmed_order_releases_stock_and_history_shows_every_step(stack, staff):
+    buyer = customer(stack)
+    (item,) = products(stack, 1, offset=16)
+    set_available(stack, staff, item["id"], 10)
+    placed = place(stack, buyer, [{"product_id": item["id"], "quantity": 4}])
+    order_id = placed.json()["id"]
+    assert settled(stack, buyer, order_id)["status"] == "confirmed"
+    assert stock(stack, staff, item["id"])["available"] == 6
+
+    cancelled = httpx.post(stack.url("gateway", f"/api/v1/orders/{order_id}/cancel"), headers=buyer, timeout=10)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    wait_until(lambda: stock(stack, staff, item["id"])["available"] == 10, timeout=30, what="the release")
+    history = httpx.get(stack.url("gateway", f"/api/v1/orders/{order_id}/history"), headers=buyer, timeout=10)
+    assert [step["status"] for step in history.json()] == ["pending", "confirmed", "cancelled"]
+    again = httpx.post(stack.url("gateway", f"/api/v1/orders/{order_id}/cancel"), headers=buyer, timeout=10)
+    assert again.status_code == 409
+
+
+def test_thirty_customers_race_for_the_last_ten_units(stack, staff):
+    (item,) = products(stack, 1, offset=18)
+    set_available(stack, staff, item["id"], 10)
+    buyers = [customer(stack) for _ in range(30)]
+    order_ids: list[str] = []
+    lock = threading.Lock()
+
+    def buy(headers: dict[str, str]) -> None:
+        answer = place(stack, headers, [{"product_id": item["id"], "quantity": 1}])
+        assert answer.status_code == 201, answer.text
+        with lock:
+            order_ids.append(answer.json()["id"])
+
+    threads = [threading.Thread(target=buy, args=(headers,)) for headers in buyers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(order_ids) == 30
+    outcomes = [settled(stack, staff, order_id, timeout=60)["status"] for order_id in order_ids]
+    assert outcomes.count("confirmed") == 10
+    assert outcomes.count("rejected") == 20
+    level = stock(stack, staff, item["id"])
+    assert level["available"] == 0
+    assert level["on_hand"] >= level["reserved"]
+
+
+def test_a_retried_post_with_the_same_idempotency_key_makes_one_order(stack, staff):
+    buyer = customer(stack)
+    (item,) = products(stack, 1, offset=20)
+    set_available(stack, staff, item["id"], 10)
+    items = [{"product_id": item["id"], "quantity": 1}]
+    key = uuid.uuid4().hex
+    first, second = place(stack, buyer, items, key), place(stack, buyer, items, key)
+    assert first.status_code == 201
+    assert second.status_code in (200, 201)
+    assert second.json()["id"] == first.json()["id"]
+    listing = httpx.get(stack.url("gateway", "/api/v1/orders"), headers=buyer, timeout=10).json()
+    assert listing["count"] == 1
+    different = place(stack, buyer, [{"product_id": item["id"], "quantity": 2}], key)
+    assert different.status_code == 409
+
+
+def test_orders_settle_once_when_the_inventory_consumer_is_killed_mid_stream(stack, staff):
+    buyer = customer(stack)
+    (item,) = products(stack, 1, offset=22)
+    set_available(stack, staff, item["id"], 100)
+    before = stock(stack, staff, item["id"])
+    order_ids = []
+    for number in range(20):
+        if number == 5:
+            os.kill(stack.pid("inventory-consumer"), signal.SIGKILL)  # the supervisor restarts it
+        answer = place(stack, buyer, [{"product_id": item["id"], "quantity": 1}])
+        assert answer.status_code == 201, answer.text
+        order_ids.append(answer.json()["id"])
+    outcomes = [settled(stack, buyer, order_id, timeout=90)["status"] for order_id in order_ids]
+    assert outcomes == ["confirmed"] * 20
+    assert stock(stack, staff, item["id"])["reserved"] == before["reserved"] + 20
+    movements = httpx.get(
+        stack.url("gateway", f"/api/v1/inventory/{item['id']}/movements?page_size=100"), headers=staff, timeout=10
+    ).json()["results"]
+    reserved_for = [movement["order_id"] for movement in movements if movement["order_id"] in order_ids]
+    assert sorted(reserved_for) == sorted(order_ids)  # one reservation movement per order, none twice
+
+
+def test_a_customer_cannot_see_cancel_or_read_the_history_of_anothers_order(stack, staff):
+    alice, bob = customer(stack), customer(stack)
+    (item,) = products(stack, 1, offset=24)
+    set_available(stack, staff, item["id"], 5)
+    order_id = place(stack, alice, [{"product_id": item["id"], "quantity": 1}]).json()["id"]
+    gateway = stack.url("gateway")
+    assert httpx.get(f"{gateway}/api/v1/orders/{order_id}", headers=bob, timeout=10).status_code == 404
+    assert httpx.get(f"{gateway}/api/v1/orders/{order_id}/history", headers=bob, timeout=10).status_code == 404
+    assert httpx.post(f"{gateway}/api/v1/orders/{order_id}/cancel", headers=bob, timeout=10).status_code == 404
+    assert httpx.get(f"{gateway}/api/v1/orders", headers=bob, timeout=10).json()["count"] == 0
+    assert order(stack, alice, order_id)["status"] in {"pending", "confirmed"}
