@@ -37,7 +37,7 @@ seed: $(STAMP)
 clean: down
 	rm -rf var
 
-bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay throughput, gateway overhead, reservations
+bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay throughput, reservations, reads and orders
 	$(PY) bench/bench_events.py
-	$(PY) bench/bench_gateway.py
 	$(PY) bench/bench_reservations.py
+	$(PY) bench/bench_orders.py

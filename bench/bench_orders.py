@@ -1,0 +1,236 @@
+"""The order platform under load (``make bench``), figures side by side from one run, saved as JSON.
+
+On a stack of its own (``ops.isolated``: the same processes ``make up`` runs, with
+the gateway's rate limits raised so the benchmark measures the system, not the
+limiter), bounded in time and count, loopback only:
+
+1. product-list reads: ``GET /api/v1/products`` straight to product_svc and through
+   the gateway, alternating on keep-alive connections: median and p99 latency,
+   then reads/s of each with ``--concurrency`` client threads;
+2. order placements/s through the gateway (``--concurrency`` customers placing
+   one-line orders for ``--seconds``);
+3. POST -> confirmed latency at a steady moderate rate (``--rate`` orders/s for
+   ``--steady-seconds``): from sending the POST to reading status confirmed.
+
+Results go to ``var/bench/orders-<time>.json`` (git-ignored) so runs can be compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ops.isolated import Stack, start_stack
+from ops.paths import VAR
+
+LIST_PATH = "/api/v1/products?page_size=20"
+PASSWORD = "bench-pass-phrase-42"  # noqa: S105 - benchmark users on a throwaway stack
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=1000, help="sequential reads per target")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=float, default=10.0, help="per throughput phase")
+    parser.add_argument("--rate", type=float, default=5.0, help="orders/s in the steady phase")
+    parser.add_argument("--steady-seconds", type=float, default=20.0)
+    options = parser.parse_args()
+    os.environ["RATE_LIMIT_DEFAULT"] = os.environ["RATE_LIMIT_LOGIN"] = "100000000/60"
+    stack = start_stack("bench")
+    results: dict[str, Any] = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "options": vars(options)}
+    try:
+        direct, gateway = stack.url("product", LIST_PATH), stack.url("gateway", LIST_PATH)
+        results["product_list_latency_ms"] = read_latency(direct, gateway, options.requests)
+        results["product_list_reads_per_second"] = {
+            "direct": throughput(lambda client: client.get(direct).raise_for_status(), options),
+            "gateway": throughput(lambda client: client.get(gateway).raise_for_status(), options),
+        }
+        products = stock_up(stack)
+        customers = [sign_up(stack) for _ in range(options.concurrency)]
+        results["order_placements_per_second"] = placements(stack, customers, products, options)
+        results["settle_seconds_after_placements"] = settle(stack)
+        results["post_to_confirmed_ms"] = post_to_confirmed(stack, customers, products, options)
+    finally:
+        stack.stop()
+    report(results)
+
+
+def read_latency(direct: str, gateway: str, requests: int) -> dict[str, dict[str, float]]:
+    timings: dict[str, list[float]] = {"direct": [], "gateway": []}
+    with httpx.Client() as client:
+        for url in (direct, gateway):  # warm both connections and caches
+            for _ in range(50):
+                client.get(url).raise_for_status()
+        for _ in range(requests):
+            for name, url in (("direct", direct), ("gateway", gateway)):
+                started = time.perf_counter()
+                client.get(url).raise_for_status()
+                timings[name].append((time.perf_counter() - started) * 1000)
+    return {name: summary(values) for name, values in timings.items()}
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "median": round(statistics.median(ordered), 2),
+        "p99": round(ordered[max(0, int(len(ordered) * 0.99) - 1)], 2),
+        "count": len(ordered),
+    }
+
+
+def throughput(request: Any, options: argparse.Namespace, clients: list[dict[str, str]] | None = None) -> float:
+    """Requests/s of ``request(client[, headers])`` from ``options.concurrency`` threads for ``options.seconds``."""
+    counts = [0] * options.concurrency
+    deadline = time.monotonic() + options.seconds
+
+    def worker(index: int) -> None:
+        with httpx.Client(timeout=30) as client:
+            while time.monotonic() < deadline:
+                if clients is None:
+                    request(client)
+                else:
+                    request(client, clients[index])
+                counts[index] += 1
+
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(options.concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return round(sum(counts) / options.seconds, 1)
+
+
+def staff_headers(stack: Stack) -> dict[str, str]:
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/auth/token"),
+        json={"email": "staff@example.com", "password": "demo-pass-123"},
+        timeout=30,
+    )
+    return {"Authorization": f"Bearer {answer.raise_for_status().json()['access']}"}
+
+
+def stock_up(stack: Stack) -> list[dict[str, Any]]:
+    staff = staff_headers(stack)
+    products = httpx.get(stack.url("gateway", "/api/v1/products?page_size=100"), timeout=30).json()["results"]
+    for item in products:
+        httpx.post(
+            stack.url("gateway", f"/api/v1/inventory/{item['id']}/adjustments"),
+            json={"delta": 1_000_000, "reason": "benchmark stock"},
+            headers=staff,
+            timeout=30,
+        ).raise_for_status()
+    return list(products)
+
+
+def sign_up(stack: Stack) -> dict[str, str]:
+    email = f"bench-{uuid.uuid4().hex[:12]}@example.com"
+    gateway = stack.url("gateway")
+    httpx.post(
+        f"{gateway}/api/v1/auth/register", json={"email": email, "password": PASSWORD}, timeout=30
+    ).raise_for_status()
+    tokens = httpx.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30)
+    return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access']}"}
+
+
+def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
+    answer = client.post(
+        stack.url("gateway", "/api/v1/orders"),
+        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
+    )
+    return str(answer.raise_for_status().json()["id"])
+
+
+def placements(
+    stack: Stack, customers: list[dict[str, str]], products: list[dict[str, Any]], options: argparse.Namespace
+) -> float:
+    counter = iter(range(10**9))
+    return throughput(
+        lambda client, headers: place(client, stack, headers, products[next(counter) % len(products)]),
+        options,
+        clients=customers,
+    )
+
+
+def settle(stack: Stack, timeout: float = 300) -> float:
+    """Waits until no order is pending (the saga caught up with the placement burst); returns how long it took."""
+    started = time.monotonic()
+    with psycopg.connect(stack.database_url("order"), autocommit=True) as conn:
+        while conn.execute("SELECT count(*) FROM orders_order WHERE status = 'pending'").fetchone()[0]:
+            if time.monotonic() - started > timeout:
+                raise TimeoutError("orders still pending after the placement burst")
+            time.sleep(0.1)
+    return round(time.monotonic() - started, 1)
+
+
+def post_to_confirmed(
+    stack: Stack, customers: list[dict[str, str]], products: list[dict[str, Any]], options: argparse.Namespace
+) -> dict[str, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one(number: int) -> None:
+        headers = customers[number % len(customers)]
+        with httpx.Client(timeout=30) as client:
+            started = time.perf_counter()
+            order_id = place(client, stack, headers, products[number % len(products)])
+            while True:
+                status = client.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers).json()
+                if status["status"] != "pending":
+                    break
+                if time.perf_counter() - started > 30:
+                    raise TimeoutError(f"order {order_id} still pending after 30 s")
+                time.sleep(0.005)
+            if status["status"] != "confirmed":
+                raise RuntimeError(f"order {order_id} was {status['status']}")
+            with lock:
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    total = int(options.rate * options.steady_seconds)
+    threads = []
+    start = time.monotonic()
+    for number in range(total):
+        time.sleep(max(0.0, start + number / options.rate - time.monotonic()))  # a steady arrival rate
+        thread = threading.Thread(target=one, args=(number,))
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    return summary(latencies)
+
+
+def report(results: dict[str, Any]) -> None:
+    latency = results["product_list_latency_ms"]
+    reads = results["product_list_reads_per_second"]
+    confirmed = results["post_to_confirmed_ms"]
+    print(f"{'':<34}{'direct to product_svc':>24}{'through the gateway':>24}")
+    direct, through = latency["direct"], latency["gateway"]
+    print(
+        f"{'product list latency median/p99':<34}{direct['median']:>15.2f} /{direct['p99']:>6.2f} ms"
+        f"{through['median']:>15.2f} /{through['p99']:>6.2f} ms"
+    )
+    print(f"{'product list reads/s':<34}{reads['direct']:>24.1f}{reads['gateway']:>24.1f}")
+    print(f"{'order placements/s':<34}{'':>24}{results['order_placements_per_second']:>24.1f}")
+    print(f"{'saga caught up after the burst':<34}{'':>24}{results['settle_seconds_after_placements']:>22.1f} s")
+    print(f"{'POST -> confirmed median/p99':<34}{'':>24}{confirmed['median']:>15.2f} /{confirmed['p99']:>6.2f} ms")
+    out = VAR / "bench" / f"orders-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
