@@ -4,45 +4,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import serializers
 
 from orders.models import MAX_LINES, MAX_QUANTITY, Order, OrderLine, OrderStatus, StatusHistory
+from shared.serializers import StrictInput
 
 MAX_ADDRESS_BYTES = 4096
 # What staff may set by hand; the saga alone confirms and rejects, and cancelling has its own route.
 STAFF_SETTABLE_STATUSES = [OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value]
-
-
-class StrictInput(serializers.Serializer[Any]):
-    """An input serializer that refuses fields it does not accept, instead of ignoring them.
-
-    DRF silently drops unknown fields, so a misspelt ``quantiy`` would be ignored and the
-    client left believing it was applied. Here every such field is a 400 naming it.
-    (The same class as the user service's; a candidate for ``shared``.)
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        refused: dict[str, list[str]] = {}
-        if isinstance(data, Mapping):
-            accepted = [name for name, field in self.fields.items() if not field.read_only]
-            hint = f"Send only {', '.join(accepted)}." if accepted else "Send no fields."
-            refused = {
-                str(name): [f"This field is read-only. {hint}" if name in self.fields else f"Unknown field. {hint}"]
-                for name in data
-                if name not in accepted
-            }
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if refused and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **refused}) from exc
-            raise
-        if refused:
-            raise serializers.ValidationError(refused)
-        return value
 
 
 class WholeNumberField(serializers.IntegerField):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -10,39 +9,10 @@ from rest_framework import serializers
 
 from catalog.models import Category, Product
 from catalog.selectors import ORDERINGS
+from shared.serializers import StrictInput
 
 CURRENCY_PATTERN = r"^[A-Z]{3}$"
 TRUE_OR_FALSE = ["true", "false"]
-
-
-class StrictInput(serializers.Serializer[Any]):
-    """An input serializer that refuses fields it does not accept, instead of ignoring them.
-
-    DRF silently drops unknown and read-only fields, so ``PATCH {"available": 5}`` would answer
-    200 and leave the client believing it worked. Here every such field is a 400 naming it,
-    alongside the usual field errors. (The same base as user_svc's; services share no code but
-    ``shared/``.)
-    """
-
-    def to_internal_value(self, data: Any) -> Any:
-        refused: dict[str, list[str]] = {}
-        if isinstance(data, Mapping):
-            accepted = [name for name, field in self.fields.items() if not field.read_only]
-            hint = f"Send only {', '.join(accepted)}." if accepted else "Send no fields."
-            refused = {
-                str(name): [f"This field is read-only. {hint}" if name in self.fields else f"Unknown field. {hint}"]
-                for name in data
-                if name not in accepted
-            }
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as exc:
-            if refused and isinstance(exc.detail, dict):
-                raise serializers.ValidationError({**exc.detail, **refused}) from exc
-            raise
-        if refused:
-            raise serializers.ValidationError(refused)
-        return value
 
 
 class CategoryOutput(serializers.ModelSerializer[Category]):
