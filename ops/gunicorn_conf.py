@@ -1,6 +1,14 @@
-"""gunicorn settings for every service: ``gunicorn -c ops/gunicorn_conf.py --chdir user_svc user_svc.wsgi``."""
+"""gunicorn settings for every service: ``gunicorn -c ops/gunicorn_conf.py --chdir user_svc user_svc.wsgi``.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``ops/stack.py`` sets it), the workers write their metrics
+to files in that folder and ``/metrics`` adds up every worker's (prometheus_client's multiprocess mode).
+"""
 
 import os
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import multiprocess
 
 bind = f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -14,3 +22,21 @@ access_log_format = (
     '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":"%(B)s","ms":%(M)s,"request_id":"%({x-request-id}o)s"}'
 )
 errorlog = "-"
+
+
+def on_starting(server: Any) -> None:
+    """Empties the metrics folder before the first worker starts: an earlier run's files would count again."""
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not folder:
+        return
+    path = Path(folder)
+    path.mkdir(parents=True, exist_ok=True)
+    for leftover in path.iterdir():
+        if leftover.is_file():
+            leftover.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drops a dead worker's live gauges; its counters stay, as part of the service's totals."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(worker.pid)

@@ -106,7 +106,9 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
     ports = Ports(
         http={spec.name: free_port() for spec in ALL_SERVICES},
         grpc={spec.name: free_port() for spec in ALL_SERVICES if spec.grpc_port},
-        metrics={f"{spec.name}-{kind}": free_port() for spec in DOMAIN_SERVICES for kind in ("consumer", "relay")},
+        metrics={
+            f"{spec.name}-{kind}": free_port() for spec in DOMAIN_SERVICES for kind in ("grpc", "consumer", "relay")
+        },
     )
     run_dir = VAR / name / time.strftime("%Y%m%d-%H%M%S")
     stack = Stack(
@@ -116,7 +118,12 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
         ports,
         databases,
         stack_processes(
-            postgres_url=server.url, kafka=broker.bootstrap, ports=ports, databases=databases, topic_prefix=prefix
+            postgres_url=server.url,
+            kafka=broker.bootstrap,
+            ports=ports,
+            databases=databases,
+            topic_prefix=prefix,
+            web_metrics_dir=run_dir / "prometheus-multiproc",
         ),
         run_dir / "stack.json",
         run_dir / "log",

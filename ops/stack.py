@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ops.paths import REPO_ROOT, VENV_PYTHON
+from ops.paths import REPO_ROOT, VAR, VENV_PYTHON
 from shared.services import ALL_SERVICES, DOMAIN_SERVICES, ServiceSpec
 
 KINDS = ("web", "grpc", "consumer", "relay")
+# gunicorn's workers write their metrics here, one folder per service (PROMETHEUS_MULTIPROC_DIR).
+WEB_METRICS_DIR = VAR / "prometheus-multiproc"
 
 
 @dataclass(frozen=True)
 class Ports:
     http: dict[str, int]
     grpc: dict[str, int]
-    metrics: dict[str, int] = field(default_factory=dict)  # by process name, e.g. "order-consumer"
+    metrics: dict[str, int] = field(default_factory=dict)  # by process name, e.g. "order-grpc", "order-consumer"
 
     @classmethod
     def standard(cls) -> Ports:
@@ -30,7 +33,11 @@ class Ports:
             metrics={
                 f"{spec.name}-{kind}": port
                 for spec in DOMAIN_SERVICES
-                for kind, port in (("consumer", spec.consumer_metrics_port), ("relay", spec.relay_metrics_port))
+                for kind, port in (
+                    ("grpc", spec.grpc_metrics_port),
+                    ("consumer", spec.consumer_metrics_port),
+                    ("relay", spec.relay_metrics_port),
+                )
             },
         )
 
@@ -45,7 +52,7 @@ class ProcessSpec:
     env: dict[str, str] = field(default_factory=dict)  # added to the supervisor's environment
     http_port: int | None = None
     grpc_port: int | None = None
-    metrics_port: int | None = None  # the consumer's and relay's own /metrics
+    metrics_port: int | None = None  # the gRPC server's, consumer's and relay's own /metrics
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,8 +98,16 @@ def manage_command(spec: ServiceSpec, *args: str) -> list[str]:
 
 
 def stack_processes(
-    *, postgres_url: str, kafka: str, ports: Ports, databases: dict[str, str] | None = None, topic_prefix: str = ""
+    *,
+    postgres_url: str,
+    kafka: str,
+    ports: Ports,
+    databases: dict[str, str] | None = None,
+    topic_prefix: str = "",
+    web_metrics_dir: Path = WEB_METRICS_DIR,
 ) -> list[ProcessSpec]:
+    """Every process of the stack. ``web_metrics_dir``: a folder of this stack's own (gunicorn empties
+    ``<web_metrics_dir>/<service>`` when it starts, so two stacks must not share it)."""
     processes = []
     for spec in ALL_SERVICES:
         env = service_env(
@@ -114,7 +129,9 @@ def stack_processes(
             f"{spec.project}.wsgi",
         ]
         http_port = ports.http[spec.name]
-        processes.append(ProcessSpec(f"{spec.name}-web", spec.name, "web", web, str(REPO_ROOT), env, http_port))
+        # Only the web process runs several workers, so only it adds up their metrics through files.
+        web_env = env | {"PROMETHEUS_MULTIPROC_DIR": str(web_metrics_dir / spec.name)}
+        processes.append(ProcessSpec(f"{spec.name}-web", spec.name, "web", web, str(REPO_ROOT), web_env, http_port))
         if spec in DOMAIN_SERVICES:
             grpc_port = ports.grpc[spec.name]
             for kind, command in (("grpc", "run_grpc"), ("consumer", "consume_events"), ("relay", "relay_outbox")):

@@ -25,7 +25,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
 from shared import metrics
-from shared.events import Envelope, InvalidEnvelope, handler_for
+from shared.events import Envelope, InvalidEnvelope, _handlers, handler_for
 from shared.kafka import (
     admin_client,
     consumer_group,
@@ -50,6 +50,10 @@ class Outcome(enum.StrEnum):
     DUPLICATE = "duplicate"
     SKIPPED = "skipped"
     DEAD_LETTERED = "dead_lettered"
+
+
+# Why an event was dead-lettered: not an envelope or failing its schema, or its handler kept failing.
+DEAD_LETTER_KINDS = ("invalid", "handler_failed")
 
 
 class StopRequested(Exception):
@@ -111,6 +115,7 @@ class EventConsumer:
                 pass
             return
         ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+        self._initialise_metrics()
         self.consumer.subscribe(self.topics, on_revoke=self._on_revoke)
         logger.info("consuming %s", ", ".join(self.topics))
         try:
@@ -135,6 +140,17 @@ class EventConsumer:
             self.dead_letters.flush(10)
             connections.close_all()
             logger.info("consumer closed")
+
+    def _initialise_metrics(self) -> None:
+        """Creates the series of every event type handled here at zero, so a dashboard shows 0, not nothing."""
+        for event_type in sorted(_handlers):
+            for outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
+                metrics.EVENTS_CONSUMED.labels(event_type, self.group, outcome.value)
+            metrics.EVENTS_RETRIED.labels(event_type, self.group)
+            for kind in DEAD_LETTER_KINDS:
+                metrics.EVENTS_DEAD_LETTERED.labels(event_type, self.group, kind)
+            metrics.HANDLER_SECONDS.labels(event_type, self.group)
+            metrics.EVENT_DELIVERY_SECONDS.labels(event_type, self.group)
 
     def process(self, message: Message) -> Outcome:
         """Applies one message (retrying as the policy says) or dead-letters it; never drops it silently."""

@@ -1,16 +1,19 @@
 """Calling another service over gRPC: one channel per target, a deadline on every call, the request id
-in metadata, and UNAVAILABLE retried with backoff by the channel itself (gRPC's retry policy)."""
+in metadata, UNAVAILABLE retried with backoff by the channel itself (gRPC's retry policy), and every
+call counted and timed by method and status code (``shop_grpc_client_*``, by the channel's interceptor)."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
 from django.conf import settings
 
+from shared import metrics
 from shared.grpc_server import REQUEST_ID_METADATA
 from shared.logs import request_id_var
 
@@ -37,19 +40,58 @@ _lock = threading.Lock()
 Response = TypeVar("Response")
 
 
+class MetricsInterceptor(grpc.UnaryUnaryClientInterceptor):
+    """Counts each call by method and status code once it completes, and times it (retries included)."""
+
+    def intercept_unary_unary(
+        self,
+        continuation: Callable[[grpc.ClientCallDetails, Any], Any],
+        client_call_details: grpc.ClientCallDetails,
+        request: Any,
+    ) -> Any:
+        method = client_call_details.method
+        name = method.decode() if isinstance(method, bytes) else str(method)
+        started = time.perf_counter()
+        outcome = continuation(client_call_details, request)
+
+        def record(done: grpc.Future) -> None:
+            metrics.GRPC_CLIENT_HANDLED.labels(name, _status(done).name).inc()
+            metrics.GRPC_CLIENT_SECONDS.labels(name).observe(time.perf_counter() - started)
+
+        # A blocking call's outcome is already complete: the callback runs at once.
+        outcome.add_done_callback(record)
+        return outcome
+
+
+def _status(done: grpc.Future) -> grpc.StatusCode:
+    """The call's status: the error's own code (the outcome of a failed call reports INTERNAL itself)."""
+    if done.cancelled():
+        return grpc.StatusCode.CANCELLED
+    error = done.exception()
+    if error is None:
+        return grpc.StatusCode.OK
+    return error.code() if isinstance(error, grpc.Call) else grpc.StatusCode.UNKNOWN
+
+
 def channel(service: str) -> grpc.Channel:
     """The process's one channel to ``service`` (a name in ``SERVICE_GRPC_TARGETS``), created on first use."""
     target = settings.SERVICE_GRPC_TARGETS[service]
     with _lock:
         if target not in _channels:
-            _channels[target] = grpc.insecure_channel(
-                target, options=[("grpc.enable_retries", 1), ("grpc.service_config", _RETRY_POLICY)]
+            _channels[target] = grpc.intercept_channel(
+                grpc.insecure_channel(
+                    target, options=[("grpc.enable_retries", 1), ("grpc.service_config", _RETRY_POLICY)]
+                ),
+                MetricsInterceptor(),
             )
         return _channels[target]
 
 
 def call(method: Callable[..., Response], request: Any, *, deadline: float = DEFAULT_DEADLINE_SECONDS) -> Response:
-    """Calls a stub method with a deadline and the current request id; raises ``grpc.RpcError`` on failure."""
+    """Calls a stub method with a deadline and the current request id; raises ``grpc.RpcError`` on failure.
+
+    Made on a stub of :func:`channel`, the call is counted in ``shop_grpc_client_handled_total``.
+    """
     metadata = ((REQUEST_ID_METADATA, request_id_var.get()),) if request_id_var.get() else ()
     return method(request, timeout=deadline, metadata=metadata)
 

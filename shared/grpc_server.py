@@ -1,4 +1,4 @@
-"""One gRPC server bootstrap: health service, request-id interceptor, the service's servicers.
+"""One gRPC server bootstrap: health service, metrics and request-id interceptors, the service's servicers.
 
 ``GRPC_SERVICERS`` in settings lists dotted paths of ``register(server) -> [service names]``
 functions; each adds its servicer and names the services the health check reports.
@@ -7,6 +7,7 @@ functions; each adds its servicer and names the services the health check report
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from concurrent import futures
 from typing import Any
@@ -17,12 +18,53 @@ from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from shared import metrics
 from shared.logs import accept_request_id, request_id_var
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_METADATA = "x-request-id"
 Register = Callable[[grpc.Server], list[str]]
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Counts every unary call by method and status code, and times it (``shop_grpc_server_*``).
+
+    The code is the one the servicer left on the context (``context.abort`` or ``set_code``); a
+    call that returned without one is OK, one that raised without one is UNKNOWN, as gRPC answers.
+    """
+
+    def intercept_service(
+        self, continuation: Callable[[grpc.HandlerCallDetails], Any], handler_call_details: grpc.HandlerCallDetails
+    ) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        # Only methods a servicer registered get here (others are UNIMPLEMENTED): a bounded label.
+        method = handler_call_details.method
+        inner = handler.unary_unary
+
+        def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
+            started = time.perf_counter()
+            try:
+                response = inner(request, context)
+            except Exception:
+                _record_handled(method, context, grpc.StatusCode.UNKNOWN, started)
+                raise
+            _record_handled(method, context, grpc.StatusCode.OK, started)
+            return response
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary_unary,
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+
+def _record_handled(method: str, context: grpc.ServicerContext, default: grpc.StatusCode, started: float) -> None:
+    code: grpc.StatusCode | None = context.code()  # type: ignore[attr-defined]  # grpcio has it; the stubs lack it
+    metrics.GRPC_SERVER_HANDLED.labels(method, (code or default).name).inc()
+    metrics.GRPC_SERVER_SECONDS.labels(method).observe(time.perf_counter() - started)
 
 
 class RequestContextInterceptor(grpc.ServerInterceptor):
@@ -39,13 +81,23 @@ class RequestContextInterceptor(grpc.ServerInterceptor):
         request_id = accept_request_id(raw_id if isinstance(raw_id, str) else None)
         inner = handler.unary_unary
 
+        method = handler_call_details.method
+        quiet = method.startswith("/grpc.health.")  # probes would drown the log
+
         def unary_unary(request: Any, context: grpc.ServicerContext) -> Any:
             token = request_id_var.set(request_id)
             close_old_connections()
+            started = time.perf_counter()
+            failed = True
             try:
-                return inner(request, context)
+                response = inner(request, context)
+                failed = False
+                return response
             finally:
                 close_old_connections()
+                if not quiet:
+                    code = context.code() or (grpc.StatusCode.UNKNOWN if failed else grpc.StatusCode.OK)  # type: ignore[attr-defined]
+                    logger.info("grpc %s %s %.1f ms", method, code.name, (time.perf_counter() - started) * 1000)
                 request_id_var.reset(token)
 
         return grpc.unary_unary_rpc_method_handler(
@@ -61,7 +113,7 @@ def create_server(
     """Builds and binds (not starts) the server; ``port=0`` picks a free port, returned as the second item."""
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="grpc"),
-        interceptors=[RequestContextInterceptor()],
+        interceptors=[MetricsInterceptor(), RequestContextInterceptor()],
     )
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -1,25 +1,54 @@
-"""Prometheus metrics of the event backbone (outbox relay and consumers).
+"""Prometheus metrics shared by every service: the event backbone (outbox relay and consumers) and gRPC.
 
-gunicorn serves each service's ``/metrics``; the relay and consumer processes
-serve theirs on ``METRICS_PORT`` when it is set (:func:`serve_metrics`).
+Where each process's metrics are read:
+
+- web (gunicorn): ``/metrics`` (:func:`metrics_view`). gunicorn runs several workers, so
+  ``PROMETHEUS_MULTIPROC_DIR`` is set for it (``ops/stack.py``): every worker writes its values
+  to files there and the view adds them up, whichever worker answers the scrape.
+- gRPC server, consumer, relay: one process each, serving its own registry on ``METRICS_PORT``
+  (:func:`serve_metrics`).
+
+Labels are bounded: event types, consumer groups, registered gRPC methods, status codes; never ids.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
 from shared.env import env_int, env_str
 
 logger = logging.getLogger(__name__)
 
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
+
+# Event backbone. The gauges are set only by the relay and consumer processes; in a web process
+# (multiprocess mode) "livemax" keeps a worker's unused zero from being listed per pid, and a dead
+# worker's value from being kept.
 EVENTS_PUBLISHED = Counter("shop_events_published", "Events the broker acknowledged, by type.", ["type"])
 EVENTS_PUBLISH_FAILED = Counter(
     "shop_events_publish_failed", "Publish attempts the broker did not acknowledge, by type.", ["type"]
 )
-OUTBOX_BACKLOG = Gauge("shop_outbox_backlog", "Outbox rows not yet acknowledged by Kafka.")
-OUTBOX_OLDEST_AGE = Gauge("shop_outbox_oldest_pending_seconds", "Age of the oldest pending outbox row (0 if none).")
+OUTBOX_BACKLOG = Gauge("shop_outbox_backlog", "Outbox rows not yet acknowledged by Kafka.", multiprocess_mode="livemax")
+OUTBOX_OLDEST_AGE = Gauge(
+    "shop_outbox_oldest_pending_seconds",
+    "Age of the oldest pending outbox row (0 if none).",
+    multiprocess_mode="livemax",
+)
 EVENTS_CONSUMED = Counter(
     "shop_events_consumed",
     "Events handled, by type, group and outcome (applied|duplicate).",
@@ -36,7 +65,7 @@ HANDLER_SECONDS = Histogram(
     "shop_event_handler_seconds",
     "Time to apply one event (handler and inbox commit).",
     ["type", "group"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+    buckets=LATENCY_BUCKETS,
 )
 EVENT_DELIVERY_SECONDS = Histogram(
     "shop_event_delivery_seconds",
@@ -48,7 +77,53 @@ CONSUMER_LAG = Gauge(
     "shop_consumer_lag",
     "Messages behind the partition's end, by group, topic and partition.",
     ["group", "topic", "partition"],
+    multiprocess_mode="livemax",
 )
+
+# gRPC, recorded by the interceptors of shared.grpc_server and shared.grpc_client. ``method`` is the
+# full name, e.g. /shop.product.v1.ProductService/GetProducts; ``code`` the status, e.g. OK, NOT_FOUND.
+GRPC_SERVER_HANDLED = Counter(
+    "shop_grpc_server_handled", "gRPC calls this server answered, by method and status code.", ["method", "code"]
+)
+GRPC_SERVER_SECONDS = Histogram(
+    "shop_grpc_server_handling_seconds", "Time to answer one gRPC call, by method.", ["method"], buckets=LATENCY_BUCKETS
+)
+GRPC_CLIENT_HANDLED = Counter(
+    "shop_grpc_client_handled",
+    "gRPC calls this process made, by method and status code (the deadline and retries included).",
+    ["method", "code"],
+)
+GRPC_CLIENT_SECONDS = Histogram(
+    "shop_grpc_client_handling_seconds",
+    "Time from making a gRPC call to its answer or failure, by method.",
+    ["method"],
+    buckets=LATENCY_BUCKETS,
+)
+
+_scrape_collectors: list[Collector] = []
+
+
+def collect_at_scrape(collector: Collector) -> None:
+    """Adds ``collector`` to what the web process's ``/metrics`` computes each time it is scraped.
+
+    For values read from the database (a count per scrape). They are not registered with the
+    default registry, so the gRPC, consumer and relay processes do not report them a second time,
+    and in multiprocess mode exactly the one worker answering the scrape computes them.
+    """
+    if collector not in _scrape_collectors:
+        _scrape_collectors.append(collector)
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """``/metrics`` of a web process: all its workers' metrics, then the scrape-time collectors."""
+    registry = CollectorRegistry()
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        MultiProcessCollector(registry)
+    else:
+        registry.register(REGISTRY)
+    for collector in _scrape_collectors:
+        registry.register(collector)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
 
 
 def serve_metrics() -> int | None:

@@ -27,6 +27,7 @@ from django.db.models import Min, QuerySet
 from django.utils import timezone
 
 from shared import metrics
+from shared.event_types import EVENT_TYPES
 from shared.events import LANES, OUTBOX_CHANNEL
 from shared.kafka import make_producer, topic_name
 from shared.loops import StopSignal
@@ -52,6 +53,7 @@ class OutboxRelay:
 
     def run(self) -> None:
         logger.info("relaying the outbox")
+        initialise_metrics()
         listener = self._listen()
         next_gauges = next_prune = 0.0
         failures = 0
@@ -165,6 +167,13 @@ class OutboxRelay:
                 return
             except BufferError:
                 self.producer.poll(0.5)  # the local queue is full: let deliveries drain it
+
+
+def initialise_metrics() -> None:
+    """Creates the series of every registered event type at zero, so a dashboard shows 0, not nothing."""
+    for name in sorted({event.name for event in EVENT_TYPES}):
+        metrics.EVENTS_PUBLISHED.labels(name)
+        metrics.EVENTS_PUBLISH_FAILED.labels(name)
 
 
 def update_gauges() -> None:

@@ -29,6 +29,11 @@ class ServiceSpec:
         return 9200 + self.http_port % 100
 
     @property
+    def grpc_metrics_port(self) -> int:
+        """Where its ``run_grpc`` process serves /metrics (9301-9304 by service)."""
+        return 9300 + self.http_port % 100
+
+    @property
     def project(self) -> str:
         """The Django project folder and package, e.g. ``user_svc``."""
         return f"{self.name}_svc"

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
-from django.urls import URLPattern, URLResolver, include, path
+from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView
 
-from shared import health
+from shared import health, metrics
 
 # Referenced from each project's urls.py so that errors outside DRF views are problem+json too.
 HANDLERS = {
@@ -27,7 +27,8 @@ def common_urlpatterns(
     patterns: list[URLPattern | URLResolver] = [
         path("healthz", health.healthz, name="healthz"),
         path("readyz", readyz, name="readyz"),
-        path("", include("django_prometheus.urls")),  # /metrics
+        # django-prometheus's metrics and ours, added up over the gunicorn workers (see shared.metrics).
+        path("metrics", metrics.metrics_view, name="prometheus-django-metrics"),
         path("admin/", admin.site.urls),
     ]
     if schema:

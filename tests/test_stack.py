@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import uuid
+from pathlib import Path
 
 import grpc
 import httpx
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from prometheus_client.parser import text_string_to_metric_families
 
+from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared.services import ALL_SERVICES, DOMAIN_SERVICES
 from shared.testing import wait_until
 
@@ -111,3 +114,62 @@ def test_consumer_and_relay_processes_serve_their_metrics(stack, kind):
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     expected = "shop_events_consumed_total" if kind == "consumer" else "shop_outbox_backlog"
     assert expected in body
+
+
+def metric_value(body: str, sample_name: str, **labels: str) -> float:
+    """The sum of the samples named ``sample_name`` whose labels include ``labels`` (0 if none)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == sample_name and labels.items() <= sample.labels.items()
+    )
+
+
+def test_web_metrics_add_up_every_gunicorn_worker(stack):
+    """Both workers write their metrics to the stack's folder; /metrics, whichever worker answers, sums them."""
+    metrics_url = stack.url("product", "/metrics")
+    requests = "django_http_requests_total_by_method_total"
+    before = metric_value(httpx.get(metrics_url, timeout=10).text, requests, method="GET")
+
+    for _ in range(20):
+        assert httpx.get(stack.url("product", "/healthz"), timeout=10).status_code == 200
+
+    after = metric_value(httpx.get(metrics_url, timeout=10).text, requests, method="GET")
+    assert after - before >= 20
+    web = next(process for process in stack.processes if process.name == "product-web")
+    folder = Path(web.env["PROMETHEUS_MULTIPROC_DIR"])
+    assert folder.is_relative_to(stack.state_file.parent)  # the stack's own, not a running `make up`'s
+    workers = {path.stem.rsplit("_", 1)[-1] for path in folder.glob("counter_*.db")}
+    assert len(workers) >= 2
+
+
+def test_the_grpc_process_serves_its_call_metrics(stack):
+    target = f"127.0.0.1:{stack.ports.grpc['product']}"
+    with grpc.insecure_channel(target) as channel, pytest.raises(grpc.RpcError) as error:
+        product_pb2_grpc.ProductServiceStub(channel).GetProduct(
+            product_pb2.GetProductRequest(id=str(uuid.uuid4())), timeout=5
+        )
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+    port = stack.ports.metrics["product-grpc"]
+    body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    method = "/shop.product.v1.ProductService/GetProduct"
+    assert metric_value(body, "shop_grpc_server_handled_total", method=method, code="NOT_FOUND") >= 1
+    assert metric_value(body, "shop_grpc_server_handling_seconds_count", method=method) >= 1
+    # The stack's readiness checks went through the health service.
+    assert metric_value(body, "shop_grpc_server_handled_total", method="/grpc.health.v1.Health/Check", code="OK") >= 1
+
+
+def test_web_metrics_show_the_business_series_from_the_start(stack):
+    orders = httpx.get(stack.url("order", "/metrics"), timeout=10).text
+    events = {
+        sample.labels["event"]
+        for family in text_string_to_metric_families(orders)
+        for sample in family.samples
+        if sample.name == "shop_orders_total"
+    }
+    assert events == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered"}
+    inventory = httpx.get(stack.url("inventory", "/metrics"), timeout=10).text
+    assert "# TYPE shop_low_stock_items gauge" in inventory
+    assert "shop_reservations_failed_total" in inventory

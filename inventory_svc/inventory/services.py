@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.errors import InvalidAdjustment, StockBelowReserved, StockItemNotFound
+from inventory.metrics import count_reservation_failed_on_commit
 from inventory.models import Movement, MovementKind, Reservation, ReservationLine, ReservationState, StockItem
 from shared.events import Envelope, publish
 
@@ -126,6 +127,7 @@ def stock_reserve(*, order_id: UUID, lines: Sequence[StockLine]) -> Reservation:
                     for line in short
                 ],
             )
+            count_reservation_failed_on_commit()
             logger.info("order %s is short of %d line(s); nothing reserved", order_id, len(short))
             return reservation
 

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from orders.errors import CustomerInactive, IdempotencyKeyReused, InvalidOrder
+from orders.metrics import count_placed_on_commit, count_transition_on_commit
 from orders.models import MAX_MONEY, Customer, IdempotencyKey, Order, OrderLine, OrderStatus, StatusHistory
 from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
@@ -101,6 +102,7 @@ def order_place(
             claim.order = order
             claim.save(update_fields=["order"])
             publish(Envelope(type="order.placed", key=str(order.id), payload=_placed_payload(order, priced.lines)))
+            count_placed_on_commit(total=priced.total, currency=priced.currency)
     except IntegrityError:
         # Lost the race for the key: the winner has committed, so its row and order are visible now.
         earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
@@ -155,6 +157,7 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
         specific = _specific_event(locked, reason=reason)
         if specific is not None:
             publish(specific)
+        count_transition_on_commit(to=to)
     return locked
 
 

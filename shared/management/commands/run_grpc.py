@@ -9,12 +9,13 @@ from django.core.management.base import BaseCommand, CommandParser
 from shared.env import env_str
 from shared.grpc_server import create_server, mark_not_serving
 from shared.loops import StopSignal
+from shared.metrics import serve_metrics
 
 logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
-    help = "Serves this service's gRPC API and the standard health service until SIGTERM."
+    help = "Serves this service's gRPC API and the standard health service until SIGTERM; metrics on METRICS_PORT."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default=env_str("GRPC_HOST", "127.0.0.1"))
@@ -23,6 +24,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         stop = StopSignal().install()
+        serve_metrics()
         server, port, health_servicer = create_server(host=options["host"], port=options["port"])
         server.start()
         logger.info("gRPC serving on %s:%s", options["host"], port)
