@@ -4,24 +4,19 @@ import uuid
 
 import grpc
 import pytest
-from django.db import connection
 
 from inventory.grpc import MAX_PRODUCT_IDS, register
 from inventory.selectors import stock_items_for_products
 from inventory.tests.factories import StockItemFactory
 from protos.inventory.v1 import inventory_pb2, inventory_pb2_grpc
 from shared.grpc_server import create_server
+from shared.testing.grpc import serving
 
 
 @pytest.fixture
 def stub(monkeypatch):
-    # Worker threads then close their connection after each call, so none outlives the test database.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    server, port, _ = create_server(port=0, registers=[register])
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with serving(register, monkeypatch) as channel:
         yield inventory_pb2_grpc.InventoryServiceStub(channel)
-    server.stop(0).wait()
 
 
 def get_stock(stub, product_ids):

@@ -4,12 +4,12 @@ import uuid
 
 import grpc
 import pytest
-from django.db import connection
 
 from orders.grpc import register
 from orders.tests.factories import make_order
 from protos.order.v1 import order_pb2, order_pb2_grpc
 from shared.grpc_server import create_server
+from shared.testing.grpc import serving
 
 # The server's worker threads use their own connections, so the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -17,13 +17,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def stub(monkeypatch):
-    # Worker threads then close their connection after each call, so none outlives the test database.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    server, port, _ = create_server(port=0, registers=[register])
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with serving(register, monkeypatch) as channel:
         yield order_pb2_grpc.OrderServiceStub(channel)
-    server.stop(0).wait()
 
 
 def test_register_names_the_full_service():

@@ -4,10 +4,10 @@ import uuid
 
 import grpc
 import pytest
-from django.db import connection
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.grpc_server import create_server
+from shared.testing.grpc import serving
 from users.grpc import register
 from users.models import Role
 from users.tests.factories import UserFactory
@@ -18,13 +18,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def stub(monkeypatch):
-    # Worker threads then close their connection after each call, so none outlives the test database.
-    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 0)
-    server, port, _ = create_server(port=0, registers=[register])
-    server.start()
-    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+    with serving(register, monkeypatch) as channel:
         yield user_pb2_grpc.UserServiceStub(channel)
-    server.stop(0).wait()
 
 
 def test_register_names_the_full_service():
