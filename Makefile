@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status test lint protos seed venv clean bench
+.PHONY: up down status monitor test lint protos seed venv clean bench
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -13,10 +13,16 @@ $(STAMP): requirements/base.txt requirements/dev.txt
 
 venv: $(STAMP)
 
-up: $(STAMP)  ## provision Postgres + Kafka, migrate, seed, start every service, print the URLs
-	$(PY) manage_all.py up
+# `make up MONITORING=1` also starts Prometheus (as `make monitor` does) once the stack is ready.
+MONITORING ?=
 
-down:  ## stop everything `make up` started
+up: $(STAMP)  ## provision Postgres + Kafka, migrate, seed, start every service, print the URLs
+	MONITORING=$(MONITORING) $(PY) manage_all.py up
+
+monitor: $(STAMP)  ## Prometheus on 127.0.0.1:9090 scraping the running stack (make up first)
+	$(PY) manage_all.py monitor
+
+down:  ## stop everything `make up` (and `make monitor`) started
 	$(PY) manage_all.py down
 
 status:

@@ -2,6 +2,7 @@
 """One command line over all five services (run by the Makefile with the project's venv).
 
 python manage_all.py up | down | status
+python manage_all.py monitor                  (Prometheus on 127.0.0.1:9090 scraping the running stack)
 python manage_all.py migrate | makemigrations --check | check | seed
 python manage_all.py createsuperuser --service user
 python manage_all.py shell --service order
@@ -19,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ops import kafka, keys, postgres
+from ops import kafka, keys, monitor, postgres
 from ops.health import grpc_serving, http_status, wait_for
 from ops.paths import LOG_DIR, RUN_DIR, ProvisionError
 from ops.procs import pid_alive, stop_pid
@@ -96,6 +97,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/")
     for spec in ALL_SERVICES:
         print(f"  {spec.name:<9} admin      http://127.0.0.1:{spec.http_port}/admin/")
+    if ready and os.environ.get("MONITORING", "").lower() in {"1", "true", "yes"}:
+        print()
+        return cmd_monitor(args)
     return 0 if ready else 1
 
 
@@ -117,11 +121,31 @@ def cmd_down(args: argparse.Namespace) -> int:
             stop_pid(info["pid"])
             print(f"stopped leftover {name} (pid {info['pid']})")
     STATE_FILE.unlink(missing_ok=True)
+    if monitor.stop_local():
+        print("stopped prometheus")
     if kafka.stop_local():
         print("stopped kafka")
     if postgres.stop_local():
         print("stopped postgres")
     return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Prometheus on 127.0.0.1:9090 (LOCAL_PROMETHEUS_PORT) scraping every process of the `make up` stack."""
+    state = read_state(STATE_FILE)
+    if not state or supervisor_pid(STATE_FILE) is None:
+        print("the services are not running: start them with `make up` (or `make up MONITORING=1`)", file=sys.stderr)
+        return 1
+    prometheus = monitor.default_prometheus()
+    started = prometheus.start(monitor.stack_processes_from_state(state))
+    print(f"prometheus {'started' if started else 'running, targets rewritten'}; log in {prometheus.log_file}")
+    targets = prometheus.wait_until_targets_up(timeout=60)
+    for line in monitor.describe_targets(targets):
+        print(f"  {line}")
+    healthy = bool(targets) and all(target["health"] == "up" for target in targets)
+    print(f"\n{'every target is up' if healthy else 'NOT every target is up (see above)'}")
+    print(f"  prometheus  {prometheus.url}/targets   alerts {prometheus.url}/alerts   (make down stops it)")
+    return 0 if healthy else 1
 
 
 def all_ready(*, quiet: bool = False) -> bool:
@@ -203,6 +227,9 @@ def main() -> int:
     commands.add_parser("up", help="provision, migrate, seed and start everything").set_defaults(func=cmd_up)
     commands.add_parser("down", help="stop everything `up` started").set_defaults(func=cmd_down)
     commands.add_parser("status", help="each process, its pid and health").set_defaults(func=cmd_status)
+    commands.add_parser("monitor", help="Prometheus on 127.0.0.1:9090 scraping the running stack").set_defaults(
+        func=cmd_monitor
+    )
     commands.add_parser("migrate", help="migrate every service's database").set_defaults(func=cmd_migrate)
     make = commands.add_parser("makemigrations", help="makemigrations for every service")
     make.add_argument("--check", action="store_true", help="fail when a model change has no migration")

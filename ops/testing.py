@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops import kafka, keys, postgres
+from ops import kafka, keys, monitor, postgres
 from ops.paths import REPO_ROOT, VAR
 from shared.services import DOMAIN_SERVICES, GATEWAY, ORDER, TOPIC_PARTITIONS, TOPICS
 
@@ -50,6 +50,8 @@ def lint() -> bool:
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."]):
         print(f"$ {' '.join(command)}", flush=True)
         ok &= subprocess.call([str(venv_bin / command[0]), *command[1:]], cwd=REPO_ROOT) == 0
+    # The Prometheus config and alert rules (compose/prometheus/): syntax, rules, and the rules' unit tests.
+    ok &= monitor.check_config()
     for spec in (GATEWAY, *DOMAIN_SERVICES):
         # One mypy run per Django project: the django-stubs plugin loads that project's settings.
         print(f"$ mypy {spec.project} (DJANGO_SETTINGS_MODULE={spec.project}.settings)", flush=True)

@@ -1,12 +1,13 @@
 """The container stack (``compose/``) agrees with the code.
 
 Plain pytest and PyYAML, no Docker and no Django: the compose file is parsed and
-cross-checked against ``shared/services.py`` (services, ports, databases, topics)
+cross-checked against ``shared/services.py`` (services, ports, databases, topics, scrape targets)
 and against the environment variables the code actually reads.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -23,14 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # no root conftest guaranteed; shared/ lives at the root
     sys.path.insert(0, str(ROOT))
 
+from ops import monitor  # noqa: E402
+from ops.stack import Ports, stack_processes  # noqa: E402
 from shared.services import ALL_SERVICES, DOMAIN_SERVICES, TOPIC_PARTITIONS, TOPICS, ServiceSpec  # noqa: E402
 
 COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
 DOCKERFILE = COMPOSE_DIR / "Dockerfile"
 POSTGRES_INIT = COMPOSE_DIR / "postgres-init.sql"
-PROMETHEUS_CONFIG = COMPOSE_DIR / "prometheus" / "prometheus.yml"
+PROMETHEUS_DIR = COMPOSE_DIR / "prometheus"
+PROMETHEUS_CONFIG = PROMETHEUS_DIR / "prometheus.yml"
+PROMETHEUS_ALERTS = PROMETHEUS_DIR / "alerts.yml"
+PROMETHEUS_TARGETS = PROMETHEUS_DIR / "targets" / "compose.json"
 GRAFANA_DATASOURCE = COMPOSE_DIR / "grafana" / "provisioning" / "datasources" / "prometheus.yml"
+GRAFANA_DASHBOARD_PROVIDERS = COMPOSE_DIR / "grafana" / "provisioning" / "dashboards" / "dashboards.yml"
+GRAFANA_DASHBOARDS = COMPOSE_DIR / "grafana" / "dashboards"
 
 BY_NAME = {spec.name: spec for spec in ALL_SERVICES}
 LONG_RUNNING_ROLES = ("web", "grpc", "consumer", "relay")
@@ -451,22 +459,112 @@ def test_healthchecks() -> None:
 # (f) metrics
 
 
+def prometheus_targets() -> list[dict[str, Any]]:
+    return json.loads(PROMETHEUS_TARGETS.read_text())
+
+
+def scraped_addresses() -> dict[str, dict[str, str]]:
+    """address -> labels, from the committed file_sd targets of the containers."""
+    return {address: group["labels"] for group in prometheus_targets() for address in group["targets"]}
+
+
+def standard_metrics_port(spec: ServiceSpec, role: str) -> int:
+    """Where a gRPC/consumer/relay process serves /metrics with the standard ports (gRPC servers: 9301-9304)."""
+    return Ports.standard().metrics.get(f"{spec.name}-{role}") or {"grpc": 9300 + spec.http_port % 100}[role]
+
+
 def test_prometheus_scrapes_every_web_process() -> None:
-    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
-    scraped = {
-        target
-        for job in config["scrape_configs"]
-        if job.get("metrics_path", "/metrics") == "/metrics"
-        for static in job.get("static_configs", [])
-        for target in static.get("targets", [])
-    }
+    scraped = scraped_addresses()
     for spec in ALL_SERVICES:
         target = f"{spec.name}-web:{spec.http_port}"
-        assert target in scraped, f"prometheus.yml does not scrape {target}/metrics"
+        assert scraped.get(target) == {"service": spec.name, "process": "web"}, f"targets do not scrape {target}"
         # Django answers 400 to a Host it does not allow.
         assert f"{spec.name}-web" in allowed_hosts(services()[f"{spec.name}-web"]), f"{target} not in ALLOWED_HOSTS"
-    mounts = [str(volume) for volume in services()["prometheus"].get("volumes") or []]
-    assert any(mount.startswith("./prometheus/prometheus.yml:") for mount in mounts)
+
+
+def test_prometheus_config_discovers_targets_from_files() -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    assert config["global"]["scrape_interval"] == "5s"
+    assert config["global"]["evaluation_interval"] == "5s"
+    assert config["rule_files"] == ["alerts.yml"], "rules resolve next to prometheus.yml, in compose and locally"
+    kept: dict[str, str] = {}
+    for job in config["scrape_configs"]:
+        name = job["job_name"]
+        assert "static_configs" not in job, f"{name}: targets come from targets/*.json, not from the config"
+        # Relative: Prometheus resolves it against the config's folder (/etc/prometheus, or var/prometheus).
+        assert job["file_sd_configs"] == [{"files": ["targets/*.json"]}], name
+        keep = [rule for rule in job.get("relabel_configs", []) if rule.get("action") == "keep"]
+        assert [rule["source_labels"] for rule in keep] == [["process"]], f"{name} keeps one process kind"
+        kept[keep[0]["regex"]] = name
+    assert set(kept) == {*LONG_RUNNING_ROLES, "prometheus"}, f"one job per process kind: {kept}"
+
+
+def test_prometheus_targets_match_compose() -> None:
+    expected: dict[str, dict[str, str]] = {"localhost:9090": {"service": "prometheus", "process": "prometheus"}}
+    for name, service in long_running_app_services().items():
+        spec, role = BY_NAME[name.rsplit("-", 1)[0]], name.rsplit("-", 1)[1]
+        env = env_of(service)
+        if role == "web":
+            port = env["HTTP_PORT"]
+        else:
+            # gRPC servers, consumers and relays serve their own /metrics on METRICS_PORT, on every interface.
+            port = env.get("METRICS_PORT", "")
+            assert port == str(standard_metrics_port(spec, role)), f"{name}: METRICS_PORT {port!r}"
+            assert env.get("METRICS_HOST") == "0.0.0.0", f"{name}: Prometheus scrapes it from another container"
+        expected[f"{name}:{port}"] = {"service": spec.name, "process": role}
+    assert scraped_addresses() == expected
+    assert sum(len(group["targets"]) for group in prometheus_targets()) == len(expected), "a target listed twice"
+
+
+def test_prometheus_mounts_its_config_rules_and_targets() -> None:
+    prometheus = services()["prometheus"]
+    assert option(argv(prometheus.get("command")), "--config.file") == "/etc/prometheus/prometheus.yml"
+    mounts = {str(volume).rsplit(":ro", 1)[0] for volume in prometheus.get("volumes") or []}
+    for source in ("prometheus.yml", "alerts.yml", "targets"):
+        assert f"./prometheus/{source}:/etc/prometheus/{source}" in mounts, f"prometheus must mount {source}"
+
+
+def test_local_prometheus_uses_the_same_config(tmp_path: Path) -> None:
+    processes = stack_processes(postgres_url="postgresql://x@127.0.0.1", kafka="127.0.0.1:9092", ports=Ports.standard())
+    config = monitor.write_config(tmp_path, processes, prometheus_port=9090)
+    for name in ("prometheus.yml", "alerts.yml"):
+        assert (tmp_path / name).read_bytes() == (PROMETHEUS_DIR / name).read_bytes(), f"{name} differs from compose's"
+    assert config == tmp_path / "prometheus.yml"
+    local = {
+        address: group["labels"]
+        for group in json.loads((tmp_path / "targets" / "local.json").read_text())
+        for address in group["targets"]
+    }
+    for process in processes:
+        port = process.http_port if process.kind == "web" else process.metrics_port
+        if port:
+            assert local[f"127.0.0.1:{port}"] == {"service": process.service, "process": process.kind}
+    assert local["127.0.0.1:9090"] == {"service": "prometheus", "process": "prometheus"}
+    # The same services and process kinds as in containers (gRPC servers once they have a metrics port).
+    assert set(map(json.dumps, local.values())) <= set(map(json.dumps, scraped_addresses().values()))
+
+
+ALERTS = {"ServiceDown", "HighErrorRatio", "GrpcErrors", "ConsumerLagHigh", "OutboxStuck", "DeadLettersGrowing"}
+
+
+def test_alert_rules_say_how_bad_and_what_happened() -> None:
+    rules = [rule for group in yaml.safe_load(PROMETHEUS_ALERTS.read_text())["groups"] for rule in group["rules"]]
+    assert {rule["alert"] for rule in rules} == ALERTS
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    for rule in rules:
+        assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
+        assert rule["annotations"]["summary"] and rule["annotations"]["description"], rule["alert"]
+        assert f"docs/operations.md#{rule['alert'].lower()}" in rule["annotations"]["description"], rule["alert"]
+        assert f"### {rule['alert']}" in operations, f"docs/operations.md does not explain {rule['alert']}"
+    tests = yaml.safe_load((PROMETHEUS_DIR / "alerts_test.yml").read_text())
+    assert tests["rule_files"] == ["alerts.yml"]
+    proven = {
+        case["alertname"]
+        for test in tests["tests"]
+        for case in test.get("alert_rule_test", [])
+        if case.get("exp_alerts")
+    }
+    assert {"ServiceDown", "OutboxStuck"} <= proven, "alerts_test.yml must show these alerts fire"
 
 
 def test_allowed_hosts_admit_every_caller() -> None:
@@ -484,6 +582,44 @@ def test_grafana_reads_prometheus() -> None:
     assert urls == {"http://prometheus:9090"}
     mounts = [str(volume) for volume in services()["grafana"].get("volumes") or []]
     assert any(mount.startswith("./grafana/provisioning:/etc/grafana/provisioning") for mount in mounts)
+
+
+def dashboards() -> dict[str, dict[str, Any]]:
+    return {path.name: json.loads(path.read_text()) for path in sorted(GRAFANA_DASHBOARDS.glob("*.json"))}
+
+
+def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every panel, including those inside (collapsed) rows."""
+    for panel in dashboard.get("panels", []):
+        yield panel
+        yield from panel.get("panels", [])
+
+
+def test_grafana_provisions_the_dashboards() -> None:
+    providers = yaml.safe_load(GRAFANA_DASHBOARD_PROVIDERS.read_text())["providers"]
+    paths = {provider["options"]["path"] for provider in providers if provider["type"] == "file"}
+    mounts = {str(volume).rsplit(":ro", 1)[0] for volume in services()["grafana"].get("volumes") or []}
+    assert {f"./grafana/dashboards:{path}" for path in paths} <= mounts, f"grafana must mount dashboards at {paths}"
+    found = dashboards()
+    assert {"overview.json", "orders.json", "events.json", "grpc.json"} <= found.keys()
+    uids = [dashboard["uid"] for dashboard in found.values()]
+    assert len(set(uids)) == len(uids), f"dashboard uids must be unique: {uids}"
+
+
+def test_dashboards_query_the_provisioned_datasource() -> None:
+    sources = yaml.safe_load(GRAFANA_DATASOURCE.read_text())["datasources"]
+    uid = next(source["uid"] for source in sources if source["type"] == "prometheus")
+    for name, dashboard in dashboards().items():
+        assert dashboard.get("schemaVersion", 0) >= 36, f"{name}: an old dashboard model"
+        for panel in panels(dashboard):
+            if panel["type"] == "row":
+                continue
+            where = f"{name}: {panel['title']!r}"
+            assert panel.get("datasource") == {"type": "prometheus", "uid": uid}, where
+            assert panel.get("targets"), f"{where} queries nothing"
+            for target in panel["targets"]:
+                assert target.get("datasource", panel["datasource"]) == panel["datasource"], where
+                assert target.get("expr", "").strip(), f"{where}: target {target.get('refId')} has no expr"
 
 
 # --------------------------------------------------------------------------------------------
