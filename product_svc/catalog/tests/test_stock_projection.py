@@ -2,7 +2,6 @@
 
 import logging
 import threading
-import time
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ from catalog.tests.factories import ProductFactory
 from shared.consumer import Outcome, apply_event
 from shared.events import Envelope
 from shared.models import ProcessedEvent
+from shared.testing import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -179,10 +179,3 @@ def sessions_waiting_on_a_lock() -> int:
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
         )
         return cursor.fetchone()[0]
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
