@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO_ROOT / "order_svc"))
 from ops import kafka, postgres  # noqa: E402
 from ops.paths import VAR  # noqa: E402
 from shared.services import TOPIC_PARTITIONS, TOPICS  # noqa: E402
+from shared.settings import test_database_suffix  # noqa: E402
 
 DATABASE = "bench_shop_order"
 
@@ -42,12 +43,13 @@ def main() -> None:
     broker = kafka.ensure_broker()
     prefix = f"bench-{uuid.uuid4().hex[:6]}-"
     kafka.create_topics(broker.bootstrap, [prefix + topic for topic in TOPICS], TOPIC_PARTITIONS)
-    postgres.recreate_databases(server.url, [DATABASE])
+    database = DATABASE + test_database_suffix()
+    postgres.recreate_databases(server.url, [database])
     os.environ.update(
         DJANGO_SETTINGS_MODULE="order_svc.settings",
         DJANGO_ENV="test",
         LOG_LEVEL="WARNING",
-        DATABASE_URL=postgres.database_url(server.url, DATABASE),
+        DATABASE_URL=postgres.database_url(server.url, database),
         KAFKA_BOOTSTRAP_SERVERS=broker.bootstrap,
         KAFKA_TOPIC_PREFIX=prefix,
     )

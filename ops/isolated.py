@@ -21,6 +21,7 @@ from ops.procs import pid_alive
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown
 from shared.services import ALL_SERVICES, BY_NAME, DOMAIN_SERVICES, TOPIC_PARTITIONS, TOPICS
+from shared.settings import test_database_suffix
 
 
 def free_port() -> int:
@@ -101,7 +102,7 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
     broker = kafka.ensure_broker()
     prefix = topic_prefix or f"{name}-{uuid.uuid4().hex[:8]}-"
     kafka.create_topics(broker.bootstrap, [prefix + topic for topic in TOPICS], TOPIC_PARTITIONS)
-    databases = {spec.name: f"{name}_{spec.name}" for spec in ALL_SERVICES}
+    databases = {spec.name: f"{name}{test_database_suffix()}_{spec.name}" for spec in ALL_SERVICES}
     postgres.recreate_databases(server.url, list(databases.values()))
     ports = Ports(
         http={spec.name: free_port() for spec in ALL_SERVICES},

@@ -79,7 +79,12 @@ def apply_event(envelope: Envelope, *, topic: str, partition: int, offset: int) 
                 return Outcome.DUPLICATE
             # The inbox row first: a concurrent consumer applying the same event blocks on it, then fails.
             ProcessedEvent.objects.create(
-                event_id=envelope.id, event_type=envelope.type, topic=topic, partition=partition, offset=offset
+                event_id=envelope.id,
+                event_type=envelope.type,
+                key=envelope.key[:200],
+                topic=topic,
+                partition=partition,
+                offset=offset,
             )
             handler(envelope)
     except IntegrityError:

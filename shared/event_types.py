@@ -158,7 +158,17 @@ EVENT_TYPES: tuple[EventType, ...] = (
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
-        "The order could not be fulfilled.",
+        "The order could not be fulfilled (short of stock, or timed out while pending); inventory releases "
+        "whatever it reserved for it, which is nothing unless the reservation crossed the timeout.",
+        ("inventory",),
+    ),
+    EventType(
+        "order.shipped",
+        1,
+        "orders",
+        record({"order_id": UUID, "customer_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
+        "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf).",
+        ("inventory",),
     ),
     EventType(
         "order.status_changed",

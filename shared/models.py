@@ -41,6 +41,9 @@ class ProcessedEvent(models.Model):
 
     event_id = models.UUIDField(primary_key=True)
     event_type = models.CharField(max_length=100)
+    # The aggregate the event is about (the message key, e.g. an order id): lets an operator see
+    # where one order's events were applied (``manage_all.py saga``).
+    key = models.CharField(max_length=200, blank=True, default="", db_index=True)
     topic = models.CharField(max_length=200)
     partition = models.IntegerField()
     offset = models.BigIntegerField()
@@ -48,6 +51,49 @@ class ProcessedEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"
+
+
+class DeadLetter(models.Model):
+    """A message this service's consumer gave up on, as copied to ``<group>.dlq``, and whether it was replayed.
+
+    The copy in Kafka is for tools outside the service; this row is what ``dlq list|replay``, the
+    admin and ``saga`` read. Written by the consumer once the dead-letter topic acknowledged the copy.
+    """
+
+    group = models.CharField(max_length=200)
+    # Where the copy sits in the dead-letter topic.
+    dlq_topic = models.CharField(max_length=200)
+    dlq_partition = models.IntegerField()
+    dlq_offset = models.BigIntegerField()
+    # Where the message came from.
+    original_topic = models.CharField(max_length=200)
+    original_partition = models.IntegerField()
+    original_offset = models.BigIntegerField()
+    # Null when the message was not even an envelope.
+    event_id = models.UUIDField(null=True, blank=True, db_index=True)
+    event_type = models.CharField(max_length=100, blank=True, default="")
+    key = models.CharField(max_length=200, blank=True, default="", db_index=True)
+    kind = models.CharField(max_length=20)  # "invalid" or "handler_failed" (shared.consumer.DEAD_LETTER_KINDS)
+    reason = models.TextField()
+    attempts = models.PositiveIntegerField()
+    value = models.TextField(help_text="The message as received (UTF-8; undecodable bytes replaced).")
+    dead_lettered_at = models.DateTimeField()
+    replayed_at = models.DateTimeField(null=True, blank=True)
+    replay_outcome = models.CharField(max_length=20, blank=True, default="")  # applied | duplicate | skipped
+
+    class Meta:
+        ordering = ["dead_lettered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dlq_topic", "dlq_partition", "dlq_offset"], name="dead_letter_once_per_position"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(replayed_at__isnull=True), name="dead_letter_pending_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type or 'invalid message'} from {self.original_topic}@{self.original_offset}"
 
 
 class RateBucket(models.Model):

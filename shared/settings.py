@@ -14,6 +14,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``<NAME>_SVC_URL`` / ``<NAME>_SVC_GRPC`` where the other services answer
 ``JWT_PUBLIC_KEY_PATH``   the RS256 public key services verify tokens with
 ``LOG_LEVEL``             default ``INFO``; logs are JSON lines on stderr
+``TEST_DATABASE_SUFFIX``  appended to test database names, so concurrent test runs can share a server
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ def database_url(service: str) -> str:
     return f"{server}/{BY_NAME[service].database}"
 
 
+def test_database_suffix() -> str:
+    """Appended to test database names (``test_shop_order<suffix>``, ``e2e<suffix>_order``); empty by default."""
+    return env_str("TEST_DATABASE_SUFFIX", "")
+
+
 def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[str, Any]:
     """All settings of ``service`` ("user", "gateway", ...) as a dict for ``globals().update``."""
     spec = BY_NAME[service]
@@ -74,7 +80,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
     database = dj_database_url.parse(database_url(service), conn_max_age=60, conn_health_checks=True)
     database["ENGINE"] = "django_prometheus.db.backends.postgresql"
     database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
-    database["TEST"] = {"NAME": f"test_{database['NAME']}"}
+    # TEST_DATABASE_SUFFIX lets two test runs share one Postgres server without sharing databases.
+    database["TEST"] = {"NAME": f"test_{database['NAME']}{test_database_suffix()}"}
 
     settings: dict[str, Any] = {
         "SERVICE_NAME": service,
