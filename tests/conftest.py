@@ -32,3 +32,11 @@ def stack() -> Iterator[Stack]:
     yield started
     leftovers = started.stop()
     assert not leftovers, f"still running after shutdown: {leftovers}"
+
+
+@pytest.fixture(scope="module")
+def staff(stack: Stack) -> dict[str, str]:
+    """The demo staff user's Authorization header (signed in once per module)."""
+    from tests.shop import staff_headers
+
+    return staff_headers(stack)

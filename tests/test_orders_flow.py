@@ -11,89 +11,9 @@ import httpx
 import pytest
 
 from shared.testing import wait_until
+from tests.shop import customer, order, place, products, set_available, settled, stock
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "correct-horse-battery-42"
-SETTLED = {"confirmed", "rejected", "cancelled"}
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def customer(stack) -> dict[str, str]:
-    """A new customer, signed in: the Authorization header to use."""
-    email = f"buyer-{uuid.uuid4().hex[:12]}@example.com"
-    gateway = stack.url("gateway")
-    assert (
-        httpx.post(
-            f"{gateway}/api/v1/auth/register", json={"email": email, "password": PASSWORD}, timeout=30
-        ).status_code
-        == 201
-    )
-    tokens = httpx.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=30)
-    assert tokens.status_code == 200, tokens.text
-    return bearer(tokens.json()["access"])
-
-
-@pytest.fixture(scope="module")
-def staff(stack) -> dict[str, str]:
-    answer = httpx.post(
-        stack.url("gateway", "/api/v1/auth/token"),
-        json={"email": "staff@example.com", "password": "demo-pass-123"},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return bearer(answer.json()["access"])
-
-
-def place(stack, headers: dict[str, str], items: list[dict], key: str | None = None) -> httpx.Response:
-    return httpx.post(
-        stack.url("gateway", "/api/v1/orders"),
-        json={"items": items},
-        headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
-        timeout=30,
-    )
-
-
-def order(stack, headers: dict[str, str], order_id: str) -> dict:
-    answer = httpx.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def settled(stack, headers: dict[str, str], order_id: str, timeout: float = 30) -> dict:
-    return wait_until(
-        lambda: (found := order(stack, headers, order_id))["status"] in SETTLED and found,
-        timeout=timeout,
-        interval=0.1,
-        what=f"order {order_id} to settle",
-    )
-
-
-def stock(stack, staff, product_id: str) -> dict:
-    answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def set_available(stack, staff, product_id: str, available: int) -> None:
-    delta = available - stock(stack, staff, product_id)["available"]
-    if delta:
-        answer = httpx.post(
-            stack.url("gateway", f"/api/v1/inventory/{product_id}/adjustments"),
-            json={"delta": delta, "reason": "e2e setup"},
-            headers=staff,
-            timeout=10,
-        )
-        assert answer.status_code == 201, answer.text
-
-
-def products(stack, count: int, offset: int) -> list[dict]:
-    listing = httpx.get(
-        stack.url("gateway", f"/api/v1/products?ordering=name&page_size={count + offset}"), timeout=10
-    ).json()
-    return listing["results"][offset : offset + count]
 
 
 def test_happy_path_register_browse_order_confirmed_stock_reserved(stack, staff):

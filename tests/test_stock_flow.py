@@ -11,35 +11,9 @@ import pytest
 from confluent_kafka import Producer
 
 from shared.testing import wait_until
+from tests.shop import product, stock
 
 pytestmark = pytest.mark.e2e
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture(scope="module")
-def staff(stack) -> dict[str, str]:
-    answer = httpx.post(
-        stack.url("gateway", "/api/v1/auth/token"),
-        json={"email": "staff@example.com", "password": "demo-pass-123"},
-        timeout=10,
-    )
-    assert answer.status_code == 200, answer.text
-    return bearer(answer.json()["access"])
-
-
-def product(stack, product_id: str) -> dict:
-    answer = httpx.get(stack.url("gateway", f"/api/v1/products/{product_id}"), timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
-def stock(stack, staff, product_id: str) -> dict:
-    answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
 
 
 def test_the_catalog_shows_what_inventory_holds_for_every_product(stack, staff):

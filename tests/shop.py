@@ -1,0 +1,104 @@
+"""What the cross-service tests do as a client of the shop, through the gateway: one copy of each step.
+
+Sign in, register a customer, place and read orders, read and set stock. Every helper asserts the
+answer it expects, so a failing step names itself.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+
+from ops.isolated import Stack
+from shared.testing import wait_until
+
+PASSWORD = "correct-horse-battery-42"
+STAFF_EMAIL = "staff@example.com"  # the demo staff user seed_demo creates
+STAFF_PASSWORD = "demo-pass-123"
+SETTLED = frozenset({"confirmed", "rejected", "cancelled"})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def sign_in(stack: Stack, email: str, password: str) -> dict[str, str]:
+    """The Authorization header of a fresh access token for these credentials."""
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/auth/token"), json={"email": email, "password": password}, timeout=30
+    )
+    assert answer.status_code == 200, answer.text
+    return bearer(answer.json()["access"])
+
+
+def staff_headers(stack: Stack) -> dict[str, str]:
+    return sign_in(stack, STAFF_EMAIL, STAFF_PASSWORD)
+
+
+def customer(stack: Stack) -> dict[str, str]:
+    """A new customer, registered and signed in: the Authorization header to use."""
+    email = f"buyer-{uuid.uuid4().hex[:12]}@example.com"
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/auth/register"), json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    assert answer.status_code == 201, answer.text
+    return sign_in(stack, email, PASSWORD)
+
+
+def place(stack: Stack, headers: dict[str, str], items: list[dict], key: str | None = None) -> httpx.Response:
+    return httpx.post(
+        stack.url("gateway", "/api/v1/orders"),
+        json={"items": items},
+        headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+        timeout=30,
+    )
+
+
+def order(stack: Stack, headers: dict[str, str], order_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def settled(stack: Stack, headers: dict[str, str], order_id: str, timeout: float = 30) -> dict:
+    """The order once it left ``pending`` (confirmed, rejected or cancelled)."""
+    return wait_until(
+        lambda: (found := order(stack, headers, order_id))["status"] in SETTLED and found,
+        timeout=timeout,
+        interval=0.1,
+        what=f"order {order_id} to settle",
+    )
+
+
+def product(stack: Stack, product_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/products/{product_id}"), timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def products(stack: Stack, count: int, offset: int = 0) -> list[dict]:
+    """``count`` demo products, by name, skipping the first ``offset`` (tests take disjoint slices)."""
+    listing = httpx.get(
+        stack.url("gateway", f"/api/v1/products?ordering=name&page_size={count + offset}"), timeout=10
+    ).json()
+    return listing["results"][offset : offset + count]
+
+
+def stock(stack: Stack, staff: dict[str, str], product_id: str) -> dict:
+    answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def set_available(stack: Stack, staff: dict[str, str], product_id: str, available: int) -> None:
+    """Adjusts the product's stock on hand so that exactly ``available`` can be ordered."""
+    delta = available - stock(stack, staff, product_id)["available"]
+    if delta:
+        answer = httpx.post(
+            stack.url("gateway", f"/api/v1/inventory/{product_id}/adjustments"),
+            json={"delta": delta, "reason": "e2e setup"},
+            headers=staff,
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
