@@ -21,7 +21,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["email", "first_name", "last_name", "role", "is_active", "date_joined"]
     list_filter = ["role", "is_active", "is_staff"]
     search_fields = ["email", "first_name", "last_name"]
-    readonly_fields = ["id", "date_joined", "last_login"]
+    # The admin-site flags follow the role (users.services), so they are shown, not edited.
+    readonly_fields = ["id", "date_joined", "last_login", "is_staff", "is_superuser"]
     fieldsets = (
         (None, {"fields": ("id", "email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name")}),

@@ -1,9 +1,10 @@
-"""Signing in and out: issuing, rotating and revoking token pairs, and throttling failed sign-ins.
+"""Signing in and out: issuing, rotating and revoking token pairs, throttling failed sign-ins, and
+checking staff credentials for the back office (every service's admin, over gRPC).
 
 Failed sign-ins spend tokens from two buckets (:mod:`shared.ratelimit`, in this service's
 database): one per email, against guessing one account's password, and one per client
 address, against trying one password on many accounts. While either is empty, sign-in is
-refused with 429, even with the right password, so an attacker cannot tell a hit from a block.
+refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the right password, so an attacker cannot tell a hit from a block.
 A successful sign-in spends nothing.
 """
 
@@ -20,8 +21,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
 from shared.ratelimit import Limit, peek, take
-from users.errors import AuthenticationRefused, InvalidInput, SignInBlocked
-from users.models import User, normalize_email
+from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
+from users.models import Role, User, normalize_email
 from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pair_for
 
 logger = logging.getLogger(__name__)
@@ -32,12 +33,15 @@ def login_limits() -> tuple[Limit, Limit]:
     return Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL), Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT)
 
 
-def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair:
-    """A new token pair for the account with these credentials.
+def auth_check_credentials(*, email: str, password: str, client_address: str) -> User:
+    """The active account with these credentials, with failed sign-ins throttled.
 
-    Raises :class:`~users.errors.SignInBlocked` while too many sign-ins failed for this email or
-    from this client, and :class:`~users.errors.AuthenticationRefused` for a wrong email or
-    password or a deactivated account (one answer for all three: nothing to enumerate).
+    The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`)
+    and the back office (:func:`auth_authenticate_staff`, over gRPC) both call it, so failures at
+    either spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while too many
+    sign-ins failed for this email or from this client, and :class:`~users.errors.AuthenticationRefused`
+    for a wrong email or password or a deactivated account (one answer for all three: nothing to
+    enumerate).
     """
     email = normalize_email(email)
     per_email, per_client = login_limits()
@@ -53,7 +57,26 @@ def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair
             take(key, limit)
         logger.warning("failed sign-in for %s from %s", email, client_address)
         raise AuthenticationRefused("The email or password is wrong.")
-    return token_pair_for(user)
+    return user
+
+
+def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair:
+    """A new token pair for the account with these credentials (errors: :func:`auth_check_credentials`)."""
+    return token_pair_for(auth_check_credentials(email=email, password=password, client_address=client_address))
+
+
+def auth_authenticate_staff(*, email: str, password: str, client_address: str) -> User:
+    """The staff account with these credentials: a back-office (Django admin) sign-in of any service.
+
+    Raises what :func:`auth_check_credentials` raises, then :class:`~users.errors.NotStaff` for the
+    right credentials of an account whose role is not staff. The role is checked after the password,
+    so a refusal says nothing about an account to someone who does not know its password.
+    """
+    user = auth_check_credentials(email=email, password=password, client_address=client_address)
+    if user.role != Role.STAFF:
+        logger.warning("back-office sign-in refused for %s: role %s is not staff", user.email, user.role)
+        raise NotStaff("Only staff may sign into the back office.")
+    return user
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:

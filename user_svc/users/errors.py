@@ -26,6 +26,14 @@ class AuthenticationRefused(DomainError):
     title = "Unauthorized"
 
 
+class NotStaff(DomainError):
+    """The right credentials of an account whose role is not staff, at the back office's sign-in."""
+
+    status = status.HTTP_403_FORBIDDEN
+    code = "not-staff"
+    title = "Forbidden"
+
+
 class SignInBlocked(DomainError):
     """Too many failed sign-ins for this email or from this client; try again in ``retry_after`` seconds."""
 

@@ -1,4 +1,5 @@
-"""``shop.user.v1.UserService`` (protos/user/v1/user.proto): other services look accounts up here."""
+"""``shop.user.v1.UserService`` (protos/user/v1/user.proto): other services look accounts up here, and
+every service's admin checks a staff member's credentials here (``shared.admin_auth``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
+from users.auth import auth_authenticate_staff
+from users.errors import AuthenticationRefused, NotStaff, SignInBlocked
 from users.models import User
 from users.selectors import parse_user_id, user_get
 
@@ -18,6 +21,21 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
         user = user_get(user_id=user_id)
         if user is None:
             context.abort(grpc.StatusCode.NOT_FOUND, f"No user has the id {user_id}.")
+        return user_message(user)
+
+    def AuthenticateStaff(
+        self, request: user_pb2.AuthenticateStaffRequest, context: grpc.ServicerContext
+    ) -> user_pb2.User:
+        try:
+            user = auth_authenticate_staff(
+                email=request.email, password=request.password, client_address=request.client_address
+            )
+        except SignInBlocked as exc:
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{exc.detail} Retry after {exc.retry_after} s.")
+        except AuthenticationRefused as exc:
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc.detail))
+        except NotStaff as exc:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, str(exc.detail))
         return user_message(user)
 
 

@@ -4,6 +4,11 @@ Every change to an existing user goes through :func:`_announce`, the one place t
 a change means for other services: ``user.updated`` when a published field changed, and also
 ``user.deactivated`` (with the user's refresh tokens revoked) when the account stopped being active.
 Writes re-read the row under ``select_for_update`` so the event describes what was committed.
+
+This service's admin site follows the role, in every write here (:func:`_follow_role`): a staff-role
+user is ``is_staff`` and ``is_superuser`` (staff operate the back office, as in every other service's
+admin, see ``shared.admin_auth``), anyone else is neither. Taking the staff role away therefore locks
+the user out of this admin at their next request, as deactivation does.
 """
 
 from __future__ import annotations
@@ -42,7 +47,9 @@ def user_register(
         raise InvalidInput("The password is too weak.", errors={"password": list(exc.messages)}) from exc
     try:
         with transaction.atomic():
-            user = User.objects.create_user(email, password, first_name=first_name, last_name=last_name, role=role)
+            user = User.objects.create_user(
+                email, password, first_name=first_name, last_name=last_name, role=role, **_admin_access(role)
+            )
             publish(Envelope(type="user.registered", key=str(user.id), payload=_registered_payload(user)))
     except IntegrityError:
         if User.objects.filter(email=email).exists():
@@ -54,20 +61,11 @@ def user_register(
 def user_ensure(
     *, email: str, password: str, role: str = Role.CUSTOMER, first_name: str = "", last_name: str = ""
 ) -> User:
-    """The user with ``email``, registered with these details if absent (demo data, idempotent).
-
-    Staff-role users also get this service's admin site (``is_staff``), which
-    :func:`user_register` never grants on its own.
-    """
+    """The user with ``email``, registered with these details if absent (demo data, idempotent)."""
     existing = User.objects.filter(email=normalize_email(email)).first()
     if existing is not None:
         return existing
-    with transaction.atomic():
-        user = user_register(email=email, password=password, first_name=first_name, last_name=last_name, role=role)
-        if role == Role.STAFF:
-            user.is_staff = True
-            user.save(update_fields=["is_staff"])
-    return user
+    return user_register(email=email, password=password, first_name=first_name, last_name=last_name, role=role)
 
 
 def user_update_profile(*, user: User, first_name: str | None = None, last_name: str | None = None) -> User:
@@ -79,8 +77,9 @@ def user_set_access(*, user: User, role: str | None = None, is_active: bool | No
     """Staff's change of what a user may do: the API ``role`` and whether the account is active.
 
     Deactivation revokes the user's refresh tokens; their access tokens are refused by this
-    service at once and lapse elsewhere within the access token lifetime. ``is_staff`` (this
-    service's admin site) is not the API role and is left alone.
+    service at once and lapse elsewhere within the access token lifetime. This service's admin
+    site follows the role (``is_staff``); every other admin re-checks the account within
+    ``ADMIN_STAFF_RECHECK_SECONDS`` (``shared.admin_auth``).
     """
     if role is not None and role not in Role.values:
         raise InvalidInput(f"{role!r} is not a role.", errors={"role": [f"Choose one of {', '.join(Role.values)}."]})
@@ -108,6 +107,7 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
 def user_save_created(*, user: User) -> None:
     """Saves a user built elsewhere (the admin's add form, password already set) and publishes ``user.registered``."""
     user.email = normalize_email(user.email)
+    _follow_role(user)
     with transaction.atomic():
         user.save()
         publish(Envelope(type="user.registered", key=str(user.id), payload=_registered_payload(user)))
@@ -116,6 +116,7 @@ def user_save_created(*, user: User) -> None:
 def user_save_edited(*, user: User) -> None:
     """Saves a user edited in place (the admin's change form) and announces the change like every other write."""
     user.email = normalize_email(user.email)
+    _follow_role(user)
     with transaction.atomic():
         before = _published_payload(User.objects.select_for_update().get(pk=user.pk))
         user.save()
@@ -130,10 +131,26 @@ def _user_change(*, user: User, changes: dict[str, Any]) -> User:
         changed = [name for name, value in changes.items() if value is not None and getattr(locked, name) != value]
         for name in changed:
             setattr(locked, name, changes[name])
+        changed += _follow_role(locked)
         if changed:
             locked.save(update_fields=changed)
             _announce(before=before, user=locked)
     return locked
+
+
+def _admin_access(role: str) -> dict[str, bool]:
+    """This service's admin-site flags for a user of ``role``: staff operate the back office, no one else."""
+    staff = role == Role.STAFF
+    return {"is_staff": staff, "is_superuser": staff}
+
+
+def _follow_role(user: User) -> list[str]:
+    """Sets the admin-site flags ``user``'s role calls for; the names of the fields that changed."""
+    wanted = _admin_access(user.role)
+    changed = [name for name, value in wanted.items() if getattr(user, name) != value]
+    for name in changed:
+        setattr(user, name, wanted[name])
+    return changed
 
 
 def _announce(*, before: dict[str, Any], user: User) -> None:

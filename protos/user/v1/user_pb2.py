@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/user/v1/user.proto\x12\x0cshop.user.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x9a\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\x12/\n\x0b\x64\x61te_joined\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2J\n\x0bUserService\x12;\n\x07GetUser\x12\x1c.shop.user.v1.GetUserRequest\x1a\x12.shop.user.v1.Userb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19protos/user/v1/user.proto\x12\x0cshop.user.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x1c\n\x0eGetUserRequest\x12\n\n\x02id\x18\x01 \x01(\t\"S\n\x18\x41uthenticateStaffRequest\x12\r\n\x05\x65mail\x18\x01 \x01(\t\x12\x10\n\x08password\x18\x02 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x03 \x01(\t\"\x9a\x01\n\x04User\x12\n\n\x02id\x18\x01 \x01(\t\x12\r\n\x05\x65mail\x18\x02 \x01(\t\x12\x12\n\nfirst_name\x18\x03 \x01(\t\x12\x11\n\tlast_name\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\x12/\n\x0b\x64\x61te_joined\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp2\x9b\x01\n\x0bUserService\x12;\n\x07GetUser\x12\x1c.shop.user.v1.GetUserRequest\x1a\x12.shop.user.v1.User\x12O\n\x11\x41uthenticateStaff\x12&.shop.user.v1.AuthenticateStaffRequest\x1a\x12.shop.user.v1.Userb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,8 +34,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETUSERREQUEST']._serialized_start=76
   _globals['_GETUSERREQUEST']._serialized_end=104
-  _globals['_USER']._serialized_start=107
-  _globals['_USER']._serialized_end=261
-  _globals['_USERSERVICE']._serialized_start=263
-  _globals['_USERSERVICE']._serialized_end=337
+  _globals['_AUTHENTICATESTAFFREQUEST']._serialized_start=106
+  _globals['_AUTHENTICATESTAFFREQUEST']._serialized_end=189
+  _globals['_USER']._serialized_start=192
+  _globals['_USER']._serialized_end=346
+  _globals['_USERSERVICE']._serialized_start=349
+  _globals['_USERSERVICE']._serialized_end=504
 # @@protoc_insertion_point(module_scope)

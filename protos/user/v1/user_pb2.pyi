@@ -44,6 +44,34 @@ class GetUserRequest(_message.Message):
 Global___GetUserRequest: _TypeAlias = GetUserRequest  # noqa: Y015
 
 @_typing.final
+class AuthenticateStaffRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    PASSWORD_FIELD_NUMBER: _builtins.int
+    CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    password: _builtins.str
+    client_address: _builtins.str
+    """The address of the person signing in (as the admin saw it), the key of
+    the per-client sign-in throttle; not the calling service's own address.
+    """
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+        password: _builtins.str = ...,
+        client_address: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_address", b"client_address", "email", b"email", "password", b"password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AuthenticateStaffRequest: _TypeAlias = AuthenticateStaffRequest  # noqa: Y015
+
+@_typing.final
 class User(_message.Message):
     """Public profile only: credentials and password hashes never leave user_svc."""
 

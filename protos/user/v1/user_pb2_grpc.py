@@ -41,6 +41,11 @@ class UserServiceStub:
                 request_serializer=protos_dot_user_dot_v1_dot_user__pb2.GetUserRequest.SerializeToString,
                 response_deserializer=protos_dot_user_dot_v1_dot_user__pb2.User.FromString,
                 _registered_method=True)
+        self.AuthenticateStaff = channel.unary_unary(
+                '/shop.user.v1.UserService/AuthenticateStaff',
+                request_serializer=protos_dot_user_dot_v1_dot_user__pb2.AuthenticateStaffRequest.SerializeToString,
+                response_deserializer=protos_dot_user_dot_v1_dot_user__pb2.User.FromString,
+                _registered_method=True)
 
 
 class UserServiceServicer:
@@ -55,12 +60,31 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AuthenticateStaff(self, request, context):
+        """Checks a staff member's email and password for the back office (every
+        service's Django admin signs staff in through it). The sign-in throttle of
+        POST /api/v1/auth/token applies: failures count against the email and the
+        client address, shared with the token endpoint.
+        UNAUTHENTICATED: wrong email or password, or a deactivated account (one
+        answer, nothing to enumerate). PERMISSION_DENIED: the right credentials of
+        an account whose role is not "staff". RESOURCE_EXHAUSTED: too many failed
+        sign-ins for this email or from this address; the message says when to retry.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
             'GetUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUser,
                     request_deserializer=protos_dot_user_dot_v1_dot_user__pb2.GetUserRequest.FromString,
+                    response_serializer=protos_dot_user_dot_v1_dot_user__pb2.User.SerializeToString,
+            ),
+            'AuthenticateStaff': grpc.unary_unary_rpc_method_handler(
+                    servicer.AuthenticateStaff,
+                    request_deserializer=protos_dot_user_dot_v1_dot_user__pb2.AuthenticateStaffRequest.FromString,
                     response_serializer=protos_dot_user_dot_v1_dot_user__pb2.User.SerializeToString,
             ),
     }
@@ -92,6 +116,33 @@ class UserService:
             target,
             '/shop.user.v1.UserService/GetUser',
             protos_dot_user_dot_v1_dot_user__pb2.GetUserRequest.SerializeToString,
+            protos_dot_user_dot_v1_dot_user__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AuthenticateStaff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/shop.user.v1.UserService/AuthenticateStaff',
+            protos_dot_user_dot_v1_dot_user__pb2.AuthenticateStaffRequest.SerializeToString,
             protos_dot_user_dot_v1_dot_user__pb2.User.FromString,
             options,
             channel_credentials,

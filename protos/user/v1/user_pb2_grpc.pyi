@@ -39,6 +39,16 @@ class UserServiceStub:
     def __new__(cls, channel: _aio.Channel) -> UserServiceAsyncStub: ...
     GetUser: _grpc.UnaryUnaryMultiCallable[_user_pb2.GetUserRequest, _user_pb2.User]
     """NOT_FOUND when no user has this id."""
+    AuthenticateStaff: _grpc.UnaryUnaryMultiCallable[_user_pb2.AuthenticateStaffRequest, _user_pb2.User]
+    """Checks a staff member's email and password for the back office (every
+    service's Django admin signs staff in through it). The sign-in throttle of
+    POST /api/v1/auth/token applies: failures count against the email and the
+    client address, shared with the token endpoint.
+    UNAUTHENTICATED: wrong email or password, or a deactivated account (one
+    answer, nothing to enumerate). PERMISSION_DENIED: the right credentials of
+    an account whose role is not "staff". RESOURCE_EXHAUSTED: too many failed
+    sign-ins for this email or from this address; the message says when to retry.
+    """
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -49,6 +59,16 @@ class UserServiceAsyncStub(UserServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetUser: _aio.UnaryUnaryMultiCallable[_user_pb2.GetUserRequest, _user_pb2.User]  # type: ignore[assignment]
     """NOT_FOUND when no user has this id."""
+    AuthenticateStaff: _aio.UnaryUnaryMultiCallable[_user_pb2.AuthenticateStaffRequest, _user_pb2.User]  # type: ignore[assignment]
+    """Checks a staff member's email and password for the back office (every
+    service's Django admin signs staff in through it). The sign-in throttle of
+    POST /api/v1/auth/token applies: failures count against the email and the
+    client address, shared with the token endpoint.
+    UNAUTHENTICATED: wrong email or password, or a deactivated account (one
+    answer, nothing to enumerate). PERMISSION_DENIED: the right credentials of
+    an account whose role is not "staff". RESOURCE_EXHAUSTED: too many failed
+    sign-ins for this email or from this address; the message says when to retry.
+    """
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """Looks up one account; order_svc and the gateway use it to confirm the
@@ -62,5 +82,21 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_pb2.User, _abc.Awaitable[_user_pb2.User]]:
         """NOT_FOUND when no user has this id."""
+
+    @_abc_1.abstractmethod
+    def AuthenticateStaff(
+        self,
+        request: _user_pb2.AuthenticateStaffRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_user_pb2.User, _abc.Awaitable[_user_pb2.User]]:
+        """Checks a staff member's email and password for the back office (every
+        service's Django admin signs staff in through it). The sign-in throttle of
+        POST /api/v1/auth/token applies: failures count against the email and the
+        client address, shared with the token endpoint.
+        UNAUTHENTICATED: wrong email or password, or a deactivated account (one
+        answer, nothing to enumerate). PERMISSION_DENIED: the right credentials of
+        an account whose role is not "staff". RESOURCE_EXHAUSTED: too many failed
+        sign-ins for this email or from this address; the message says when to retry.
+        """
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

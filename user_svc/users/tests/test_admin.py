@@ -4,7 +4,8 @@ import pytest
 
 from shared.models import OutboxEvent
 from users.models import Role, User
-from users.tests.factories import UserFactory
+from users.services import user_set_access
+from users.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -85,3 +86,31 @@ def test_adding_a_user_in_the_admin_publishes_user_registered(admin_client):
     assert added.check_password("a-fine-passphrase-9")
     row = OutboxEvent.objects.get()
     assert (row.event_type, row.key) == ("user.registered", str(added.id))
+
+
+def test_a_staff_role_user_signs_into_this_admin_with_their_password(client):
+    user_set_access(user=UserFactory(email="sam@example.com"), role=Role.STAFF)
+
+    assert client.login(email="sam@example.com", password=PASSWORD)
+    assert client.get("/admin/users/user/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "change", [{"is_active": False}, {"role": Role.CUSTOMER}], ids=["deactivated", "staff_role_taken_away"]
+)
+def test_a_signed_in_staff_user_is_locked_out_at_the_next_request(client, change):
+    staff = UserFactory(email="sam@example.com", role=Role.STAFF, is_staff=True, is_superuser=True)
+    client.login(email="sam@example.com", password=PASSWORD)
+
+    user_set_access(user=staff, **change)
+
+    response = client.get("/admin/users/user/")
+    assert (response.status_code, response["Location"]) == (302, "/admin/login/?next=/admin/users/user/")
+
+
+def test_a_customer_cannot_sign_into_this_admin(client):
+    UserFactory(email="casey@example.com", role=Role.CUSTOMER)
+
+    client.login(email="casey@example.com", password=PASSWORD)
+
+    assert client.get("/admin/users/user/").status_code == 302

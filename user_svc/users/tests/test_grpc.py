@@ -4,13 +4,14 @@ import uuid
 
 import grpc
 import pytest
+from rest_framework.test import APIClient
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.grpc_server import create_server
 from shared.testing.grpc import serving
 from users.grpc import register
 from users.models import Role
-from users.tests.factories import UserFactory
+from users.tests.factories import PASSWORD, UserFactory
 
 # The server's worker threads use their own connections, so the data must be committed.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -65,3 +66,51 @@ def test_a_malformed_id_is_invalid_argument(stub, user_id):
         stub.GetUser(user_pb2.GetUserRequest(id=user_id), timeout=5)
 
     assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def authenticate_staff(stub, email, password=PASSWORD, client_address="203.0.113.7"):
+    return stub.AuthenticateStaff(
+        user_pb2.AuthenticateStaffRequest(email=email, password=password, client_address=client_address), timeout=5
+    )
+
+
+def refusal(call):
+    with pytest.raises(grpc.RpcError) as error:
+        call()
+    return error.value.code()
+
+
+def test_authenticate_staff_returns_the_staff_account(stub):
+    staff = UserFactory(email="sam@example.com", role=Role.STAFF)
+
+    found = authenticate_staff(stub, " Sam@Example.com ")
+
+    assert (found.id, found.email, found.role, found.is_active) == (str(staff.id), "sam@example.com", "staff", True)
+
+
+def test_authenticate_staff_refuses_a_customer_with_the_right_password_as_permission_denied(stub):
+    UserFactory(email="casey@example.com", role=Role.CUSTOMER)
+
+    assert refusal(lambda: authenticate_staff(stub, "casey@example.com")) == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [("sam@example.com", "not-the-password"), ("nobody@example.com", PASSWORD), ("gone@example.com", PASSWORD)],
+    ids=["wrong_password", "unknown_email", "deactivated"],
+)
+def test_authenticate_staff_gives_one_answer_for_wrong_unknown_and_deactivated(stub, email, password):
+    UserFactory(email="sam@example.com", role=Role.STAFF)
+    UserFactory(email="gone@example.com", role=Role.STAFF, is_active=False)
+
+    assert refusal(lambda: authenticate_staff(stub, email, password)) == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_authenticate_staff_is_throttled_with_the_token_endpoints_buckets(stub, settings):
+    settings.LOGIN_FAILURES_PER_EMAIL = "2/900"
+    UserFactory(email="sam@example.com", role=Role.STAFF)
+    # One failure at the token endpoint and one here empty the email's bucket of two.
+    APIClient().post("/api/v1/auth/token", {"email": "sam@example.com", "password": "nope"}, format="json")
+    refusal(lambda: authenticate_staff(stub, "sam@example.com", "still-wrong"))
+
+    assert refusal(lambda: authenticate_staff(stub, "sam@example.com")) == grpc.StatusCode.RESOURCE_EXHAUSTED

@@ -95,9 +95,40 @@ def test_an_in_place_edit_is_saved_and_announced_once():
 
 def test_an_in_place_edit_of_unpublished_fields_publishes_nothing():
     user = UserFactory()
-    user.is_staff = True
+    user.set_password("another-fine-passphrase")
 
     user_save_edited(user=user)
 
-    assert User.objects.get(pk=user.pk).is_staff
+    assert User.objects.get(pk=user.pk).check_password("another-fine-passphrase")
     assert events() == []
+
+
+def admin_flags(user):
+    saved = User.objects.get(pk=user.pk)
+    return saved.is_staff, saved.is_superuser
+
+
+def test_the_staff_role_grants_this_services_admin_site():
+    user = UserFactory(role=Role.CUSTOMER)
+
+    user_set_access(user=user, role=Role.STAFF)
+
+    assert admin_flags(user) == (True, True)
+
+
+def test_taking_the_staff_role_away_takes_the_admin_site_away():
+    user = UserFactory(role=Role.STAFF, is_staff=True, is_superuser=True)
+
+    user_set_access(user=user, role=Role.CUSTOMER)
+
+    assert admin_flags(user) == (False, False)
+    assert events() == ["user.updated"]
+
+
+def test_an_admin_edit_cannot_give_a_customer_the_admin_site():
+    user = UserFactory(role=Role.CUSTOMER)
+    user.is_staff = user.is_superuser = True
+
+    user_save_edited(user=user)
+
+    assert admin_flags(user) == (False, False)

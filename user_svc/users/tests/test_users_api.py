@@ -238,7 +238,7 @@ def test_staff_promotes_a_user_with_one_user_updated(as_staff, customer):
     assert response.status_code == 200
     assert response.json()["role"] == "staff"
     customer.refresh_from_db()
-    assert (customer.role, customer.is_staff) == (Role.STAFF, False)
+    assert (customer.role, customer.is_staff) == (Role.STAFF, True)  # the admin site follows the role
     event = OutboxEvent.objects.get()
     assert event.event_type == "user.updated"
     assert event.envelope["payload"]["role"] == "staff"
