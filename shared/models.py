@@ -1,7 +1,9 @@
-"""The transactional outbox and the consumer inbox, one pair of tables in every service's database."""
+"""The transactional outbox and the consumer inbox, one pair of tables in every service's database;
+and the link from a local admin user to the user_svc staff member it stands for (:mod:`shared.admin_auth`)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -110,3 +112,20 @@ class RateBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.tokens:.2f}"
+
+
+class StaffAccount(models.Model):
+    """The local Django user a user_svc staff member signs into this service's admin as.
+
+    Made and kept up to date by :mod:`shared.admin_auth` at each sign-in; ``checked_at`` is when
+    user_svc last confirmed the account is active and staff, which decides when an open session
+    is checked again (``ADMIN_STAFF_RECHECK_SECONDS``).
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_account")
+    remote_id = models.UUIDField(unique=True, help_text="The user's id in user_svc.")
+    email = models.EmailField(max_length=254)
+    checked_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.remote_id})"

@@ -15,6 +15,9 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``JWT_PUBLIC_KEY_PATH``   the RS256 public key services verify tokens with
 ``LOG_LEVEL``             default ``INFO``; logs are JSON lines on stderr
 ``TEST_DATABASE_SUFFIX``  appended to test database names, so concurrent test runs can share a server
+``ADMIN_STAFF_RECHECK_SECONDS`` how stale an admin session's check with user_svc may get (5); see shared.admin_auth
+``ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS`` how long an admin session outlives its last check while user_svc
+                          cannot answer (30)
 """
 
 from __future__ import annotations
@@ -60,6 +63,16 @@ def database_url(service: str) -> str:
 def test_database_suffix() -> str:
     """Appended to test database names (``test_shop_order<suffix>``, ``e2e<suffix>_order``); empty by default."""
     return env_str("TEST_DATABASE_SUFFIX", "")
+
+
+def admin_backends(service: str) -> list[str]:
+    """Who may sign into ``service``'s admin: user_svc staff (shared.admin_auth), then local accounts.
+
+    ``ModelBackend`` stays last so ``createsuperuser`` accounts work in an emergency (user_svc down).
+    user_svc's admin has only local users: its staff are its own rows, ``is_staff`` following the role.
+    """
+    model_backend = "django.contrib.auth.backends.ModelBackend"
+    return [model_backend] if service == "user" else ["shared.admin_auth.StaffBackend", model_backend]
 
 
 def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[str, Any]:
@@ -123,6 +136,9 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         ],
         "DATABASES": {"default": database},
         "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "AUTHENTICATION_BACKENDS": admin_backends(service),
+        "ADMIN_STAFF_RECHECK_SECONDS": env_int("ADMIN_STAFF_RECHECK_SECONDS", 5),
+        "ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS": env_int("ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS", 30),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}
             for name in (

@@ -4,8 +4,8 @@ checking staff credentials for the back office (every service's admin, over gRPC
 Failed sign-ins spend tokens from two buckets (:mod:`shared.ratelimit`, in this service's
 database): one per email, against guessing one account's password, and one per client
 address, against trying one password on many accounts. While either is empty, sign-in is
-refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the right password, so an attacker cannot tell a hit from a block.
-A successful sign-in spends nothing.
+refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the right password, so an
+attacker cannot tell a hit from a block. A successful sign-in spends nothing.
 """
 
 from __future__ import annotations
