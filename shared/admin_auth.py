@@ -67,10 +67,24 @@ class StaffBackend(BaseBackend):
         return staff_account_sync(remote=remote) if remote is not None else None
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
-        account = StaffAccount.objects.select_related("user").filter(user_id=user_id, user__is_active=True).first()
-        if account is None:
+        """The session's user: staff after :func:`staff_account_recheck`; a local account as ModelBackend would.
+
+        Local accounts are served too because Django's ``force_login`` (tests, tools) files a session
+        under the first backend in the list, which is this one.
+        """
+        user = get_user_model()._default_manager.select_related("staff_account").filter(pk=user_id).first()
+        if user is None or not user.is_active:
             return None
-        return account.user if staff_account_recheck(account=account) else None
+        account: StaffAccount | None = getattr(user, "staff_account", None)
+        if account is None:
+            return user
+        return user if staff_account_recheck(account=account) else None
+
+
+def staff_remote_id(*, user: Any) -> uuid.UUID | None:
+    """The user_svc id of the staff member signed in as ``user``; None for a local account (or anonymous)."""
+    account: StaffAccount | None = getattr(user, "staff_account", None)
+    return account.remote_id if account is not None else None
 
 
 def staff_authenticate(*, email: str, password: str, client_address: str) -> user_pb2.User | None:

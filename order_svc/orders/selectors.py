@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from orders.models import Order, StatusHistory
+from orders.models import Customer, Order, StatusHistory
 
 
 def parse_order_id(value: str) -> uuid.UUID | None:
@@ -20,6 +20,15 @@ def parse_order_id(value: str) -> uuid.UUID | None:
 def order_get(*, order_id: uuid.UUID) -> Order | None:
     """Any order by id, with its lines (the gRPC service and staff tools)."""
     return Order.objects.prefetch_related("lines").filter(pk=order_id).first()
+
+
+def order_list_with_customer_email() -> QuerySet[Order]:
+    """Every order, each annotated with ``customer_email`` from the customer projection (None if unknown).
+
+    One correlated subquery, so a page of orders costs one query however many customers it shows.
+    """
+    email = Customer.objects.filter(pk=OuterRef("customer_id")).values("email")[:1]
+    return Order.objects.annotate(customer_email=Subquery(email))
 
 
 def order_get_for(*, order_id: uuid.UUID, viewer_id: uuid.UUID, viewer_is_staff: bool) -> Order | None:

@@ -1,11 +1,18 @@
 """The admin's actions go through the state machine, so they are checked, recorded and announced."""
 
+import uuid
+
 import pytest
+from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from orders.models import Order, OrderStatus, StatusHistory
-from orders.tests.factories import make_order
+from orders.tests.factories import CustomerFactory, make_order
 from orders.tests.support import published, published_types
+from shared.models import StaffAccount
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +102,71 @@ def test_the_order_page_shows_its_lines_and_history(admin_client):
     assert response.status_code == 200
     assert b"MUG-1" in response.content
     assert b"Placed." in response.content
+
+
+# The customer's email, from the customer projection
+
+
+def test_the_order_list_shows_each_customers_email(admin_client):
+    order = make_order(customer_id=CustomerFactory(email="grace@example.com").id)
+
+    page = admin_client.get(CHANGELIST).content.decode()
+
+    assert "grace@example.com" in page
+    assert str(order.id) in page
+
+
+def test_the_order_list_reads_emails_in_one_query_whatever_the_number_of_customers(admin_client):
+    make_order(customer_id=CustomerFactory().id)
+    with CaptureQueriesContext(connection) as one_customer:
+        admin_client.get(CHANGELIST)
+    for _ in range(5):
+        make_order(customer_id=CustomerFactory().id)
+
+    with CaptureQueriesContext(connection) as six_customers:
+        admin_client.get(CHANGELIST)
+
+    assert len(six_customers) == len(one_customer)
+
+
+def test_the_order_page_shows_the_customers_email_lines_and_history(admin_client):
+    order = make_order(customer_id=CustomerFactory(email="grace@example.com").id)
+
+    page = admin_client.get(f"{CHANGELIST}{order.pk}/change/").content.decode()
+
+    assert "grace@example.com" in page
+    assert "Order lines" in page
+    assert "Status history" in page
+
+
+def test_searching_by_part_of_an_email_finds_that_customers_orders_only(admin_client):
+    wanted = make_order(customer_id=CustomerFactory(email="grace@example.com").id)
+    other = make_order(customer_id=CustomerFactory(email="ada@example.com").id)
+
+    page = admin_client.get(CHANGELIST, {"q": "GRACE@"}).content.decode()
+
+    assert str(wanted.id) in page
+    assert str(other.id) not in page
+
+
+def test_an_order_whose_customer_is_not_projected_yet_still_lists(admin_client):
+    order = make_order()
+
+    response = admin_client.get(CHANGELIST)
+
+    assert response.status_code == 200
+    assert str(order.id) in response.content.decode()
+
+
+def test_a_transition_by_a_user_svc_staff_member_records_their_user_id(client):
+    staff_user = User.objects.create_user("sam@example.com", is_staff=True, is_superuser=True)
+    remote_id = uuid.uuid4()
+    StaffAccount.objects.create(
+        user=staff_user, remote_id=remote_id, email="sam@example.com", checked_at=timezone.now()
+    )
+    client.force_login(staff_user)
+    order = make_order(status=OrderStatus.CONFIRMED)
+
+    run_action(client, "mark_shipped", [order])
+
+    assert StatusHistory.objects.filter(order=order).values_list("status", "by").last() == ("shipped", remote_id)
