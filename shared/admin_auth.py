@@ -28,13 +28,12 @@ from __future__ import annotations
 import logging
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import BaseBackend
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -43,6 +42,9 @@ from django.utils import timezone
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.grpc_client import call, channel
 from shared.models import StaffAccount
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import _User  # the configured user model, as django-stubs names it
 
 logger = logging.getLogger(__name__)
 
@@ -57,16 +59,16 @@ REFUSED_CODES = frozenset({grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERM
 class StaffBackend(BaseBackend):
     """Signs user_svc staff into this service's admin; re-checks their account while the session lasts."""
 
-    def authenticate(  # type: ignore[override]  # the admin passes the email as ``username``
+    def authenticate(  # the admin's login form passes the email as ``username``
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
-    ) -> AbstractBaseUser | None:
+    ) -> _User | None:
         if not username or not password:
             return None
         client_address = str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
         remote = staff_authenticate(email=username, password=password, client_address=client_address)
         return staff_account_sync(remote=remote) if remote is not None else None
 
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> _User | None:
         """The session's user: staff after :func:`staff_account_recheck`; a local account as ModelBackend would.
 
         Local accounts are served too because Django's ``force_login`` (tests, tools) files a session
@@ -111,7 +113,7 @@ def staff_authenticate(*, email: str, password: str, client_address: str) -> use
         return None
 
 
-def staff_account_sync(*, remote: user_pb2.User) -> AbstractBaseUser | None:
+def staff_account_sync(*, remote: user_pb2.User) -> _User | None:
     """The local admin user of the user_svc staff member ``remote``, made or updated to match and active.
 
     The local username is the email. None (and an error in the log) when a local account that is
@@ -120,7 +122,7 @@ def staff_account_sync(*, remote: user_pb2.User) -> AbstractBaseUser | None:
     """
     user_model = get_user_model()
     remote_id = uuid.UUID(remote.id)
-    profile = {
+    profile: dict[str, Any] = {
         user_model.USERNAME_FIELD: remote.email,
         "email": remote.email,
         "first_name": remote.first_name,
