@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from ops import apt
 from ops.paths import LOG_DIR, REPO_ROOT, RUN_DIR, VAR, ProvisionError
 from ops.procs import pid_alive, port_open, read_pid, stop_pid, tail
 from ops.stack import ProcessSpec
@@ -35,7 +36,6 @@ LOCAL_TARGETS = "local.json"
 HOME = VAR / "prometheus"
 PID_FILE = RUN_DIR / "prometheus.pid"
 LOG_FILE = LOG_DIR / "prometheus.log"
-APT_TIMEOUT_SECONDS = 600
 
 
 def local_port() -> int:
@@ -50,60 +50,11 @@ def find_binary(name: str, *, install: bool = True) -> str | None:
     """``prometheus`` or ``promtool`` on PATH; installs Debian's package when missing and we are root.
 
     Returns None when it is missing and cannot be installed here (the caller says what to do).
-    apt-get runs non-interactively with a lock timeout, so a busy dpkg is an error, never a hang;
-    a policy-rc.d keeps the package's own systemd service from starting (we run the binary ourselves).
     """
     found = shutil.which(name)
-    if found or not install or os.geteuid() != 0 or not shutil.which("apt-get"):
+    if found or not install or not apt.can_install():
         return found
-    print(f"{name} is missing: apt-get install -y --no-install-recommends prometheus ...", flush=True)
-    env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
-    install_command = [
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "-o",
-        "DPkg::Lock::Timeout=60",
-        "prometheus",
-    ]
-    policy = Path("/usr/sbin/policy-rc.d")
-    added_policy = False
-    try:
-        if not policy.exists():
-            policy.write_text("#!/bin/sh\n# added by ops/monitor.py while installing prometheus\nexit 101\n")
-            policy.chmod(0o755)
-            added_policy = True
-        for attempt in range(2):
-            result = subprocess.run(
-                install_command,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
-                timeout=APT_TIMEOUT_SECONDS,
-                check=False,
-            )
-            if result.returncode == 0 or attempt == 1:
-                break
-            # A fresh machine often has no package lists yet.
-            subprocess.run(
-                ["apt-get", "update", "-o", "DPkg::Lock::Timeout=60"],
-                env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=APT_TIMEOUT_SECONDS,
-                check=False,
-            )
-    except subprocess.TimeoutExpired:
-        raise ProvisionError(f"apt-get install prometheus took over {APT_TIMEOUT_SECONDS}s; gave up.") from None
-    finally:
-        if added_policy:
-            policy.unlink(missing_ok=True)
-    if result.returncode != 0:
-        raise ProvisionError(
-            "Installing Prometheus failed (apt-get install prometheus):\n" + (result.stdout + result.stderr)[-2000:]
-        )
+    apt.install(["prometheus"])
     return shutil.which(name)
 
 

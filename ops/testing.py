@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops import kafka, keys, monitor, postgres
+from ops import browser, kafka, keys, monitor, postgres
 from ops.paths import REPO_ROOT, VAR
 from shared.services import DOMAIN_SERVICES, GATEWAY, ORDER, TOPIC_PARTITIONS, TOPICS
 
@@ -106,6 +106,9 @@ def counts(report: Path) -> dict[str, int]:
 def run_all(extra: list[str]) -> int:
     started = time.monotonic()
     lint_ok = lint()
+    # Before anything slow: a machine that cannot run the browser test fails here, loudly (never a skip).
+    chromium = browser.ensure_chromium()
+    print(f"browser: {chromium.browser} driven by {chromium.driver}", flush=True)
     server = postgres.ensure_server()
     broker = kafka.ensure_broker()
     prefix = f"test-{uuid.uuid4().hex[:8]}-"
