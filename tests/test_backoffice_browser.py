@@ -201,4 +201,3 @@ def test_deactivating_a_staff_user_ends_their_open_admin_session_within_seconds(
     screenshot(browser, "order-admin-after-deactivation")
     admin_sign_in(browser, stack, "order", email, shop.PASSWORD)
     assert not signed_in_as(browser, email)
-
