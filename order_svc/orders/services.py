@@ -324,6 +324,13 @@ def _specific_event(order: Order, *, reason: str) -> Envelope | None:
         return Envelope(type="order.rejected", key=key, payload=who | {"reason": reason})
     if order.status == OrderStatus.CANCELLED:
         return Envelope(type="order.cancelled", key=key, payload=_cancelled_payload(order, reason=reason))
+    if order.status == OrderStatus.SHIPPED:
+        # Inventory turns the order's reservation into a shipment: these units leave the shelf.
+        lines = [
+            {"product_id": str(line.product_id), "quantity": line.quantity}
+            for line in order.lines.order_by("product_id")
+        ]
+        return Envelope(type="order.shipped", key=key, payload=who | {"lines": lines})
     return None
 
 
