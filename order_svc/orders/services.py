@@ -127,7 +127,7 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
     row, so two concurrent changes cannot both start from the same status. In one transaction:
     the status (and, for ``rejected``, ``reason`` as the rejection reason), a history row, and
     ``order.status_changed`` plus the specific event (``order.confirmed``, ``order.rejected``,
-    ``order.cancelled``). ``by`` is the acting user, None for the system.
+    ``order.cancelled``, ``order.shipped``). ``by`` is the acting user, None for the system.
     Raises :class:`~orders.errors.IllegalTransition` (409) and changes nothing otherwise.
     """
     with transaction.atomic():
