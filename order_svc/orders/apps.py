@@ -7,3 +7,4 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         from orders import events  # noqa: F401  registers the event handlers with shared.events
+        from orders import tasks  # noqa: F401  registers the periodic tasks with shared.periodic

@@ -40,7 +40,7 @@ def place(catalog, *, currency: str = "USD") -> None:
 
 
 def test_every_event_has_a_series_from_the_start():
-    assert set(ORDER_EVENTS) == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered"}
+    assert set(ORDER_EVENTS) == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered", "expired"}
     for event in ORDER_EVENTS:
         assert REGISTRY.get_sample_value("shop_orders_total", {"event": event}) is not None
 
