@@ -83,5 +83,7 @@ class PeriodicRunner:
         try:
             task.run()
         except (DatabaseError, InterfaceError) as exc:
-            logger.warning("periodic task %s failed on the database, retrying in %ss: %s", task.name, task.every_seconds, exc)
+            logger.warning(
+                "periodic task %s failed on the database, retrying in %ss: %s", task.name, task.every_seconds, exc
+            )
             close_old_connections()
