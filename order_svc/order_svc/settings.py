@@ -24,5 +24,8 @@ KAFKA_SUBSCRIPTIONS: list[str] = ["users", "inventory"]
 # stock reservation"); the consumer process sweeps for such orders every ORDER_EXPIRY_INTERVAL_SECONDS.
 ORDER_PENDING_TIMEOUT_SECONDS: int = env_int("ORDER_PENDING_TIMEOUT_SECONDS", 600)
 ORDER_EXPIRY_INTERVAL_SECONDS: int = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", 15)
-if min(ORDER_PENDING_TIMEOUT_SECONDS, ORDER_EXPIRY_INTERVAL_SECONDS) < 1:
-    raise ImproperlyConfigured("ORDER_PENDING_TIMEOUT_SECONDS and ORDER_EXPIRY_INTERVAL_SECONDS must be at least 1.")
+if ORDER_PENDING_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("ORDER_PENDING_TIMEOUT_SECONDS must be at least 1.")
+# At most 30 s apart, so an order is never left pending more than 30 s past its timeout.
+if not 1 <= ORDER_EXPIRY_INTERVAL_SECONDS <= 30:
+    raise ImproperlyConfigured("ORDER_EXPIRY_INTERVAL_SECONDS must be between 1 and 30.")
