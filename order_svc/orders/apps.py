@@ -6,4 +6,5 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import events  # noqa: F401  registers the event handlers with shared.events
+        # Importing them registers the event handlers (shared.events) and periodic tasks (shared.periodic).
+        from orders import events, tasks  # noqa: F401
