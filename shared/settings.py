@@ -69,10 +69,12 @@ def admin_backends(service: str) -> list[str]:
     """Who may sign into ``service``'s admin: user_svc staff (shared.admin_auth), then local accounts.
 
     ``ModelBackend`` stays last so ``createsuperuser`` accounts work in an emergency (user_svc down).
-    user_svc's admin has only local users: its staff are its own rows, ``is_staff`` following the role.
+    user_svc's admin has only local users (its staff are its own rows, ``is_staff`` following the
+    role), checked behind the sign-in throttle (users.authentication.ThrottledModelBackend).
     """
-    model_backend = "django.contrib.auth.backends.ModelBackend"
-    return [model_backend] if service == "user" else ["shared.admin_auth.StaffBackend", model_backend]
+    if service == "user":
+        return ["users.authentication.ThrottledModelBackend"]
+    return ["shared.admin_auth.StaffBackend", "django.contrib.auth.backends.ModelBackend"]
 
 
 def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[str, Any]:

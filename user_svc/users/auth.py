@@ -15,7 +15,7 @@ import logging
 import uuid
 
 from django.conf import settings
-from django.contrib.auth import authenticate
+from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -51,7 +51,9 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
         logger.warning("sign-in blocked for %s from %s: too many failures", email, client_address)
         raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=max(waits))
     # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
-    user = authenticate(email=email, password=password)
+    # Called directly, not through django.contrib.auth.authenticate(): the configured backend
+    # (users.authentication.ThrottledModelBackend) is this function.
+    user = ModelBackend().authenticate(None, email=email, password=password)
     if not isinstance(user, User):
         for key, limit in buckets:
             take(key, limit)

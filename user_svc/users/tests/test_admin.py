@@ -114,3 +114,16 @@ def test_a_customer_cannot_sign_into_this_admin(client):
     client.login(email="casey@example.com", password=PASSWORD)
 
     assert client.get("/admin/users/user/").status_code == 302
+
+
+def test_this_admins_login_is_behind_the_sign_in_throttle(client, settings):
+    settings.LOGIN_FAILURES_PER_EMAIL = "2/900"
+    UserFactory(email="sam@example.com", role=Role.STAFF, is_staff=True, is_superuser=True)
+    for _ in range(2):
+        client.post("/admin/login/", {"username": "sam@example.com", "password": "wrong"})
+
+    response = client.post("/admin/login/", {"username": "sam@example.com", "password": PASSWORD})
+
+    assert response.status_code == 200
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert client.get("/admin/users/user/").status_code == 302
