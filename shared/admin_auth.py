@@ -106,8 +106,9 @@ def staff_authenticate(*, email: str, password: str, client_address: str) -> use
             logger.info("back-office sign-in refused for %s by user_svc: %s", email, code.name)
             return None
         if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+            # user_svc's message says when to retry.
             raise ValidationError(
-                "Too many failed sign-ins for this account or from this address; try again later.", code="throttled"
+                exc.details() or "Too many failed sign-ins; try again later.", code="throttled"
             ) from None
         logger.warning("back-office sign-in for %s could not be checked: user_svc answered %s", email, code.name)
         return None
