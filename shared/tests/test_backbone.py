@@ -248,8 +248,13 @@ def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fi
 
     flaky_failures[order_id] = 0  # the fix is deployed
     call_command("dlq", "replay")
-    assert "replayed 1 dead letter(s)" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines() == [
+        f"#{letter.pk} inventory.released: applied",
+        "replayed 1 dead letter(s)",
+    ]
     assert ProcessedEvent.objects.filter(event_id=event.id).exists()
+    letter.refresh_from_db()
+    assert (letter.replayed_at is not None, letter.replay_outcome) == (True, "applied")
     call_command("dlq", "list")
     assert "0 dead letter(s) pending" in capsys.readouterr().out
     call_command("dlq", "replay")
