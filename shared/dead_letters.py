@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -56,8 +56,7 @@ def dead_letter_replay(*, letter: DeadLetter) -> Replayed:
 
     Runs in one transaction holding the letter's row lock, so the effect, the inbox row and the
     stamp commit together, and two replays of one letter (two operators, the command and the
-    admin) apply it once: a letter already replayed is left as it is. Database outages are
-    raised as they are: they say nothing about the letter.
+    admin) apply it once: a letter already replayed is left as it is.
     """
     with transaction.atomic():
         locked = DeadLetter.objects.select_for_update().get(pk=letter.pk)
@@ -72,11 +71,10 @@ def dead_letter_replay(*, letter: DeadLetter) -> Replayed:
                 partition=locked.original_partition,
                 offset=locked.original_offset,
             )
-        except (OperationalError, InterfaceError):
-            raise
         except Exception as exc:
-            # apply_event's savepoint is rolled back and the letter stays pending; the operator is
-            # told why by the caller (the handler's failure is the answer, not something to log away).
+            # Whatever the handler raised (a database error included: a deadlock or a serialization
+            # failure is as much "still fails" as a bug) is the answer the operator gets from the
+            # caller; apply_event's savepoint is rolled back and the letter stays pending.
             raise ReplayFailed(locked, str(exc) if isinstance(exc, InvalidEnvelope) else repr(exc)) from exc
         locked.replayed_at = timezone.now()
         locked.replay_outcome = outcome.value
