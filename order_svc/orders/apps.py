@@ -6,4 +6,5 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        from orders import events  # noqa: F401  registers the event handlers with shared.events
+        # Registers the event handlers (shared.events) and the saga story parts (shared.saga).
+        from orders import events, saga  # noqa: F401
