@@ -60,7 +60,7 @@ def story_part(name: str) -> Callable[[PartReader], PartReader]:
     def register(reader: PartReader) -> PartReader:
         existing = _parts.get(name)
         if existing is not None and existing is not reader:
-            raise RuntimeError(f"story part {name!r} already read by {existing.__qualname__}")
+            raise RuntimeError(f"story part {name!r} already read by {existing!r}")
         _parts[name] = reader
         return reader
 
@@ -73,7 +73,7 @@ def pending_orders_reader(reader: PendingReader) -> PendingReader:
     It returns ``[{"order_id": str, "created_at": str, "age_seconds": float}]``, oldest first.
     """
     if _pending_readers and _pending_readers[0] is not reader:
-        raise RuntimeError(f"pending orders already listed by {_pending_readers[0].__qualname__}")
+        raise RuntimeError(f"pending orders already listed by {_pending_readers[0]!r}")
     _pending_readers[:] = [reader]
     return reader
 
