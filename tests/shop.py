@@ -1,7 +1,7 @@
 """What the cross-service tests do as a client of the shop, through the gateway: one copy of each step.
 
-Sign in, register a customer, place and read orders, read and set stock. Every helper asserts the
-answer it expects, so a failing step names itself.
+Sign in, register a customer, place, read and move orders on, read and set stock and its ledger, read
+a process's metrics. Every helper asserts the answer it expects, so a failing step names itself.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+from prometheus_client.parser import text_string_to_metric_families
 
 from ops.isolated import Stack
 from shared.testing import wait_until
@@ -71,6 +72,15 @@ def settled(stack: Stack, headers: dict[str, str], order_id: str, timeout: float
     )
 
 
+def set_status(stack: Stack, staff: dict[str, str], order_id: str, status: str) -> dict:
+    """Staff move the order on (``shipped`` or ``delivered``); the order as the answer shows it."""
+    answer = httpx.post(
+        stack.url("gateway", f"/api/v1/orders/{order_id}/status"), json={"status": status}, headers=staff, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
 def product(stack: Stack, product_id: str) -> dict:
     answer = httpx.get(stack.url("gateway", f"/api/v1/products/{product_id}"), timeout=10)
     assert answer.status_code == 200, answer.text
@@ -89,6 +99,15 @@ def stock(stack: Stack, staff: dict[str, str], product_id: str) -> dict:
     answer = httpx.get(stack.url("gateway", f"/api/v1/inventory/{product_id}"), headers=staff, timeout=10)
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def movements(stack: Stack, staff: dict[str, str], product_id: str) -> list[dict]:
+    """The product's ledger, newest first (its first 100 movements)."""
+    answer = httpx.get(
+        stack.url("gateway", f"/api/v1/inventory/{product_id}/movements?page_size=100"), headers=staff, timeout=10
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["results"]
 
 
 def set_available(stack: Stack, staff: dict[str, str], product_id: str, available: int) -> None:
@@ -126,3 +145,19 @@ def new_product(stack: Stack, staff: dict[str, str], *, available: int, price: s
     )
     set_available(stack, staff, created["id"], available)
     return created
+
+
+def metric_value(body: str, sample_name: str, **labels: str) -> float:
+    """The sum of the samples named ``sample_name`` whose labels include ``labels`` (0 if none)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+        if sample.name == sample_name and labels.items() <= sample.labels.items()
+    )
+
+
+def process_metric(stack: Stack, process: str, sample_name: str, **labels: str) -> float:
+    """``metric_value`` read from a non-web process's own metrics port (e.g. ``inventory-consumer``)."""
+    body = httpx.get(f"http://127.0.0.1:{stack.ports.metrics[process]}/metrics", timeout=10).text
+    return metric_value(body, sample_name, **labels)

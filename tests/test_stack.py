@@ -17,6 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared.services import ALL_SERVICES, DOMAIN_SERVICES
 from shared.testing import wait_until
+from tests.shop import metric_value
 
 pytestmark = pytest.mark.e2e
 
@@ -114,16 +115,6 @@ def test_consumer_and_relay_processes_serve_their_metrics(stack, kind):
     body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     expected = "shop_events_consumed_total" if kind == "consumer" else "shop_outbox_backlog"
     assert expected in body
-
-
-def metric_value(body: str, sample_name: str, **labels: str) -> float:
-    """The sum of the samples named ``sample_name`` whose labels include ``labels`` (0 if none)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(body)
-        for sample in family.samples
-        if sample.name == sample_name and labels.items() <= sample.labels.items()
-    )
 
 
 def test_web_metrics_add_up_every_gunicorn_worker(stack):

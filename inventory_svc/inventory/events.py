@@ -14,6 +14,7 @@ from inventory.services import (
     stock_item_sync_product,
     stock_release,
     stock_reserve,
+    stock_ship,
 )
 from shared.events import Envelope, handles
 
@@ -50,3 +51,16 @@ def on_order_cancelled(envelope: Envelope) -> None:
     payload = envelope.payload
     why = payload.get("reason")
     stock_release(order_id=UUID(payload["order_id"]), reason=f"order cancelled: {why}" if why else "order cancelled")
+
+
+@handles("order.rejected")
+def on_order_rejected(envelope: Envelope) -> None:
+    # Usually nothing to release (the reservation failed); a pending order that timed out may have
+    # had its stock reserved after all, and that is given back here.
+    payload = envelope.payload
+    stock_release(order_id=UUID(payload["order_id"]), reason=f"order rejected: {payload['reason']}")
+
+
+@handles("order.shipped")
+def on_order_shipped(envelope: Envelope) -> None:
+    stock_ship(order_id=UUID(envelope.payload["order_id"]))

@@ -7,7 +7,7 @@ writes its :class:`Movement` in the same transaction, so the ledger always sums 
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class StockItem(models.Model):
@@ -89,6 +89,8 @@ class MovementKind(models.TextChoices):
     ADJUSTMENT = "adjustment", "Adjustment"
     RESERVATION = "reservation", "Reservation"
     RELEASE = "release", "Release"
+    # The order was shipped: its reserved units left the shelf (on_hand and reserved both shrink).
+    SHIPMENT = "shipment", "Shipment"
 
 
 class Movement(models.Model):
@@ -114,12 +116,19 @@ class Movement(models.Model):
         indexes = [models.Index(fields=["stock_item", "-created_at", "-id"], name="movement_ledger_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(kind__in=MovementKind.values), name="movement_kind_valid"),
-            # Each kind moves exactly one level, in its own direction; order movements name their order.
+            # Each kind moves its levels in its own direction (a shipment both, by the same amount);
+            # order movements name their order.
             models.CheckConstraint(
                 condition=(
                     Q(kind=MovementKind.ADJUSTMENT, reserved_delta=0) & ~Q(on_hand_delta=0)
                     | Q(kind=MovementKind.RESERVATION, on_hand_delta=0, reserved_delta__gt=0, order_id__isnull=False)
                     | Q(kind=MovementKind.RELEASE, on_hand_delta=0, reserved_delta__lt=0, order_id__isnull=False)
+                    | Q(
+                        kind=MovementKind.SHIPMENT,
+                        on_hand_delta__lt=0,
+                        reserved_delta=F("on_hand_delta"),
+                        order_id__isnull=False,
+                    )
                 ),
                 name="movement_deltas_match_kind",
             ),

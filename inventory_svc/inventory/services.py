@@ -21,7 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from inventory.errors import InvalidAdjustment, StockBelowReserved, StockItemNotFound
-from inventory.metrics import count_reservation_failed_on_commit
+from inventory.metrics import count_reservation_failed_on_commit, count_shipment_anomaly_on_commit
 from inventory.models import Movement, MovementKind, Reservation, ReservationLine, ReservationState, StockItem
 from shared.events import Envelope, publish
 
@@ -192,6 +192,54 @@ def stock_release(*, order_id: UUID, reason: str) -> Reservation | None:
     return reservation
 
 
+def stock_ship(*, order_id: UUID) -> Reservation | None:
+    """Turns the order's reservation into a shipment: its units leave the shelf (``order.shipped``).
+
+    For a ``reserved`` reservation, each line's ``on_hand`` and ``reserved`` shrink by its
+    quantity (``available`` is unchanged), with a ``shipment`` movement per product; the
+    reservation becomes ``consumed`` and one ``inventory.changed`` per product is published.
+    The quantities are the reservation's, which are what the order held on the shelf.
+
+    A ``consumed`` reservation (the shipment redelivered under a new event id) is returned
+    unchanged. A shipped order with no reservation, or a ``released`` or ``failed`` one, is an
+    anomaly, not an error: nothing reserved can be taken off, so levels stay as they are, and
+    it is logged and counted (``shop_shipment_anomalies_total``) for staff to count the shelf.
+    Raising would only dead-letter an event that no retry can mend. Returns the reservation,
+    None when there is none. Locks the reservation, then its stock rows by product id.
+    """
+    with transaction.atomic():
+        reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
+        if reservation is None:
+            _shipment_anomaly(order_id, reason="no_reservation")
+            return None
+        if reservation.state == ReservationState.CONSUMED:
+            logger.info("order %s's reservation is already consumed by its shipment; nothing to do", order_id)
+            return reservation
+        if reservation.state != ReservationState.RESERVED:
+            _shipment_anomaly(order_id, reason=reservation.state)
+            return reservation
+        shipped = {line.product_id: line.quantity for line in reservation.lines.order_by("product_id")}
+        stock = _lock_stock(product_ids=shipped)
+        for product_id, quantity in shipped.items():
+            _change_levels(stock[product_id], on_hand_delta=-quantity, reserved_delta=-quantity)
+        reservation.state = ReservationState.CONSUMED
+        reservation.save(update_fields=["state", "updated_at"])
+        Movement.objects.bulk_create(
+            Movement(
+                stock_item=stock[product_id],
+                kind=MovementKind.SHIPMENT,
+                on_hand_delta=-quantity,
+                reserved_delta=-quantity,
+                order_id=order_id,
+                reason="order shipped",
+            )
+            for product_id, quantity in shipped.items()
+        )
+        for product_id in shipped:
+            _publish_changed(stock[product_id])
+    return reservation
+
+
 # Adjustments (staff)
 
 
@@ -279,6 +327,16 @@ def _combine(lines: Sequence[StockLine]) -> dict[UUID, int]:
 
 def _stock_lines(quantities: dict[UUID, int]) -> list[dict[str, Any]]:
     return [{"product_id": str(product_id), "quantity": quantity} for product_id, quantity in quantities.items()]
+
+
+def _shipment_anomaly(order_id: UUID, *, reason: str) -> None:
+    logger.warning(
+        "order %s was shipped but has no reserved stock to take off the shelf (%s); levels left unchanged, "
+        "count the shelf",
+        order_id,
+        reason,
+    )
+    count_shipment_anomaly_on_commit(reason=reason)
 
 
 def _publish_order_event(event_type: str, order_id: UUID, **payload: Any) -> None:

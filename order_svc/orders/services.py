@@ -127,7 +127,7 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
     row, so two concurrent changes cannot both start from the same status. In one transaction:
     the status (and, for ``rejected``, ``reason`` as the rejection reason), a history row, and
     ``order.status_changed`` plus the specific event (``order.confirmed``, ``order.rejected``,
-    ``order.cancelled``). ``by`` is the acting user, None for the system.
+    ``order.cancelled``, ``order.shipped``). ``by`` is the acting user, None for the system.
     Raises :class:`~orders.errors.IllegalTransition` (409) and changes nothing otherwise.
     """
     with transaction.atomic():
@@ -324,6 +324,13 @@ def _specific_event(order: Order, *, reason: str) -> Envelope | None:
         return Envelope(type="order.rejected", key=key, payload=who | {"reason": reason})
     if order.status == OrderStatus.CANCELLED:
         return Envelope(type="order.cancelled", key=key, payload=_cancelled_payload(order, reason=reason))
+    if order.status == OrderStatus.SHIPPED:
+        # Inventory turns the order's reservation into a shipment: these units leave the shelf.
+        lines = [
+            {"product_id": str(line.product_id), "quantity": line.quantity}
+            for line in order.lines.order_by("product_id")
+        ]
+        return Envelope(type="order.shipped", key=key, payload=who | {"lines": lines})
     return None
 
 

@@ -79,3 +79,26 @@ def order_cancelled(order_id: uuid.UUID, *, reason: str | None = None) -> Envelo
     envelope = Envelope(type="order.cancelled", key=str(order_id), source="order", payload=payload)
     envelope.validate()
     return envelope
+
+
+def order_shipped(order_id: uuid.UUID, lines: Sequence[tuple[uuid.UUID, int]]) -> Envelope:
+    """``order.shipped`` for ``lines`` of (product_id, quantity), as order_svc publishes it."""
+    envelope = Envelope(
+        type="order.shipped",
+        key=str(order_id),
+        source="order",
+        payload={
+            "order_id": str(order_id),
+            "customer_id": str(uuid.uuid4()),
+            "lines": [{"product_id": str(product_id), "quantity": quantity} for product_id, quantity in lines],
+        },
+    )
+    envelope.validate()
+    return envelope
+
+
+def order_rejected(order_id: uuid.UUID, *, reason: str) -> Envelope:
+    payload = {"order_id": str(order_id), "customer_id": str(uuid.uuid4()), "reason": reason}
+    envelope = Envelope(type="order.rejected", key=str(order_id), source="order", payload=payload)
+    envelope.validate()
+    return envelope

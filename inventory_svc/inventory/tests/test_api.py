@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from inventory.models import Movement, StockItem
-from inventory.services import StockLine, stock_adjust, stock_reserve
+from inventory.services import StockLine, stock_adjust, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory
 from inventory.tests.helpers import published
 
@@ -270,6 +270,24 @@ def test_the_ledger_lists_a_products_movements_newest_first(as_staff, staff_id):
                 "created_at": iso(adjustment.created_at),
             },
         ],
+    }
+
+
+def test_the_ledger_shows_a_shipment_taking_units_off_on_hand_and_reserved(as_staff):
+    stock = StockItemFactory(on_hand=10)
+    order_id = uuid.uuid4()
+    stock_reserve(order_id=order_id, lines=[StockLine(product_id=stock.product_id, quantity=3)])
+    stock_ship(order_id=order_id)
+
+    response = as_staff.get(f"/api/v1/inventory/{stock.product_id}/movements")
+
+    latest = response.json()["results"][0]
+    assert {key: latest[key] for key in ("kind", "on_hand_delta", "reserved_delta", "reason", "order_id")} == {
+        "kind": "shipment",
+        "on_hand_delta": -3,
+        "reserved_delta": -3,
+        "reason": "order shipped",
+        "order_id": str(order_id),
     }
 
 

@@ -38,6 +38,11 @@ def test_a_movement_cannot_be_deleted(movement):
         (MovementKind.RESERVATION, 0, 1, None),
         (MovementKind.RESERVATION, 1, 1, uuid.uuid4()),
         (MovementKind.RELEASE, 0, 1, uuid.uuid4()),
+        (MovementKind.SHIPMENT, -3, -2, uuid.uuid4()),
+        (MovementKind.SHIPMENT, -3, 0, uuid.uuid4()),
+        (MovementKind.SHIPMENT, 0, 0, uuid.uuid4()),
+        (MovementKind.SHIPMENT, 3, 3, uuid.uuid4()),
+        (MovementKind.SHIPMENT, -3, -3, None),
     ],
 )
 def test_a_movement_must_move_the_level_its_kind_moves(kind, on_hand_delta, reserved_delta, order_id):
@@ -47,6 +52,16 @@ def test_a_movement_must_move_the_level_its_kind_moves(kind, on_hand_delta, rese
         Movement.objects.create(
             stock_item=stock, kind=kind, on_hand_delta=on_hand_delta, reserved_delta=reserved_delta, order_id=order_id
         )
+
+
+def test_a_shipment_movement_takes_the_same_units_off_on_hand_and_reserved():
+    stock = StockItemFactory(on_hand=5, reserved=3)
+
+    Movement.objects.create(
+        stock_item=stock, kind=MovementKind.SHIPMENT, on_hand_delta=-3, reserved_delta=-3, order_id=uuid.uuid4()
+    )
+
+    assert Movement.objects.filter(kind=MovementKind.SHIPMENT).count() == 1
 
 
 def test_a_reservation_state_must_be_known():

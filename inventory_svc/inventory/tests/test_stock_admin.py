@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 from inventory.models import Movement, MovementKind, StockItem
-from inventory.services import StockLine, stock_adjust, stock_reserve
+from inventory.services import StockLine, stock_adjust, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory
 from inventory.tests.helpers import published
 
@@ -104,6 +104,20 @@ def test_the_ledger_is_listed_in_the_admin(admin_client):
 
     assert response.status_code == 200
     assert b"first delivery" in response.content
+
+
+def test_the_admin_ledger_filters_shipments(admin_client):
+    stock = StockItemFactory(on_hand=10)
+    order_id = uuid.uuid4()
+    stock_reserve(order_id=order_id, lines=[StockLine(product_id=stock.product_id, quantity=3)])
+    stock_ship(order_id=order_id)
+
+    everything = admin_client.get("/admin/inventory/movement/")
+    shipments = admin_client.get("/admin/inventory/movement/", {"kind__exact": "shipment"})
+
+    assert b"?kind__exact=shipment" in everything.content
+    assert list(shipments.context["cl"].result_list) == list(Movement.objects.filter(kind=MovementKind.SHIPMENT))
+    assert [movement.order_id for movement in shipments.context["cl"].result_list] == [order_id]
 
 
 def test_the_ledger_cannot_be_added_to_changed_or_deleted_in_the_admin(admin_client):

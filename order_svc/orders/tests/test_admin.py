@@ -34,7 +34,7 @@ def test_mark_shipped_moves_confirmed_orders_with_history_and_events(admin_clien
         None,
         "Shipped in the admin by admin.",
     )
-    assert published_types() == ["order.status_changed"]
+    assert published_types() == ["order.status_changed", "order.shipped"]
 
 
 def test_mark_delivered_moves_shipped_orders(admin_client):

@@ -284,8 +284,29 @@ def test_staff_ship_a_confirmed_order(as_staff, staff_id):
                 "by": str(staff_id),
                 "reason": "",
             },
-        )
+        ),
+        (
+            "order.shipped",
+            {
+                "order_id": str(order.id),
+                "customer_id": str(order.customer_id),
+                "lines": [{"product_id": str(order.lines.get().product_id), "quantity": 1}],
+            },
+        ),
     ]
+
+
+def test_shipping_publishes_one_order_shipped_with_every_line_of_the_order(as_staff):
+    order = make_order(status=OrderStatus.CONFIRMED, lines=[("KITE", "5.00", 3), ("BALL", "1.00", 2)])
+    kite, ball = order.lines.get(sku="KITE"), order.lines.get(sku="BALL")
+
+    as_staff.post(f"{URL}/{order.id}/status", {"status": "shipped"}, format="json")
+
+    shipped = [payload for event_type, payload in published() if event_type == "order.shipped"]
+    assert len(shipped) == 1
+    assert sorted((line["product_id"], line["quantity"]) for line in shipped[0]["lines"]) == sorted(
+        [(str(kite.product_id), 3), (str(ball.product_id), 2)]
+    )
 
 
 def test_staff_deliver_a_shipped_order(as_staff):
@@ -294,6 +315,14 @@ def test_staff_deliver_a_shipped_order(as_staff):
     response = as_staff.post(f"{URL}/{order.id}/status", {"status": "delivered"}, format="json")
 
     assert (response.status_code, status_of(order)) == (200, OrderStatus.DELIVERED)
+
+
+def test_delivering_publishes_no_shipment(as_staff):
+    order = make_order(status=OrderStatus.SHIPPED)
+
+    as_staff.post(f"{URL}/{order.id}/status", {"status": "delivered"}, format="json")
+
+    assert published_types() == ["order.status_changed"]
 
 
 @pytest.mark.parametrize(
