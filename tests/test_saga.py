@@ -174,3 +174,13 @@ def test_a_dead_lettered_order_placed_is_listed_as_stuck_and_redrive_confirms_it
     )
     assert [step["status"] for step in after["history"]] == ["pending", "confirmed"]
     assert [row["event_id"] for row in after["applied"] if row["type"] == "order.placed"] == [placed["event_id"]]
+
+
+def test_manage_all_saga_runs_in_the_environment_of_the_running_stack(stack, monkeypatch, capsys):
+    import manage_all
+
+    monkeypatch.setattr(manage_all, "STATE_FILE", stack.state_file)
+    monkeypatch.setattr("sys.argv", ["manage_all.py", "saga", "--stuck", "--older-than", "3600"])
+
+    assert manage_all.main() == 0
+    assert capsys.readouterr().out == "no order has been pending for more than 3600s\n"
