@@ -38,6 +38,7 @@ from shared.kafka import (
 from shared.logs import request_id_var
 from shared.loops import StopSignal
 from shared.models import ProcessedEvent
+from shared.periodic import PeriodicRunner
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,7 @@ class EventConsumer:
         dead_letters: Producer | None = None,
         max_attempts: int | None = None,
         backoff_seconds: float = 0.2,
+        periodic: PeriodicRunner | None = None,
     ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
         self.stop = stop
@@ -112,12 +114,14 @@ class EventConsumer:
         self.max_attempts = max_attempts or settings.CONSUMER_MAX_ATTEMPTS
         self.backoff_seconds = backoff_seconds
         self._processed: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
+        # The service's periodic tasks (shared.periodic) run here, between polls, so they need no process of their own.
+        self.periodic = periodic or PeriodicRunner()
 
     def run(self) -> None:
         if not self.topics:
             logger.info("no subscriptions configured; idling until stopped")
-            while not self.stop.wait(3600):
-                pass
+            while not self.stop.wait(self._idle_seconds()):
+                self.periodic.run_due()
             return
         ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
         self._initialise_metrics()
@@ -125,6 +129,7 @@ class EventConsumer:
         logger.info("consuming %s", ", ".join(self.topics))
         try:
             while not self.stop.is_set():
+                self.periodic.run_due()
                 message = self.consumer.poll(0.5)
                 if message is None:
                     continue
@@ -145,6 +150,10 @@ class EventConsumer:
             self.dead_letters.flush(10)
             connections.close_all()
             logger.info("consumer closed")
+
+    def _idle_seconds(self) -> float:
+        until_due = self.periodic.seconds_until_due()
+        return 3600.0 if until_due is None else until_due
 
     def _initialise_metrics(self) -> None:
         """Creates the series of every event type handled here at zero, so a dashboard shows 0, not nothing."""

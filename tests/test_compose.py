@@ -544,7 +544,15 @@ def test_local_prometheus_uses_the_same_config(tmp_path: Path) -> None:
     assert set(map(json.dumps, local.values())) <= set(map(json.dumps, scraped_addresses().values()))
 
 
-ALERTS = {"ServiceDown", "HighErrorRatio", "GrpcErrors", "ConsumerLagHigh", "OutboxStuck", "DeadLettersGrowing"}
+ALERTS = {
+    "ServiceDown",
+    "HighErrorRatio",
+    "GrpcErrors",
+    "ConsumerLagHigh",
+    "OutboxStuck",
+    "DeadLettersGrowing",
+    "OrderStuckPending",
+}
 
 
 def test_alert_rules_say_how_bad_and_what_happened() -> None:
@@ -564,7 +572,7 @@ def test_alert_rules_say_how_bad_and_what_happened() -> None:
         for case in test.get("alert_rule_test", [])
         if case.get("exp_alerts")
     }
-    assert {"ServiceDown", "OutboxStuck"} <= proven, "alerts_test.yml must show these alerts fire"
+    assert {"ServiceDown", "OutboxStuck", "OrderStuckPending"} <= proven, "alerts_test.yml must show these alerts fire"
 
 
 def test_allowed_hosts_admit_every_caller() -> None:

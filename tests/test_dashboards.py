@@ -32,7 +32,15 @@ DASHBOARDS = ROOT / "compose" / "grafana" / "dashboards"
 SCRAPE_INTERVAL_SECONDS = 5
 # Grafana's built-in variables, as Grafana would fill them for a 1-hour view at this scrape interval.
 BUILTIN_VARIABLES = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
-ALERTS = {"ServiceDown", "HighErrorRatio", "GrpcErrors", "ConsumerLagHigh", "OutboxStuck", "DeadLettersGrowing"}
+ALERTS = {
+    "ServiceDown",
+    "HighErrorRatio",
+    "GrpcErrors",
+    "ConsumerLagHigh",
+    "OutboxStuck",
+    "DeadLettersGrowing",
+    "OrderStuckPending",
+}
 PASSWORD = "correct-horse-battery-42"
 
 

@@ -2,6 +2,9 @@
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
+from shared.env import env_int
 from shared.settings import service_settings
 
 _base = service_settings("order", apps=["orders"], base_dir=str(Path(__file__).resolve().parent.parent))
@@ -16,3 +19,13 @@ globals().update(_base)
 GRPC_SERVICERS: list[str] = ["orders.grpc.register"]
 # Topics this service's consumer group reads.
 KAFKA_SUBSCRIPTIONS: list[str] = ["users", "inventory"]
+
+# A pending order still waiting for inventory's answer this long is rejected ("timed out waiting for
+# stock reservation"); the consumer process sweeps for such orders every ORDER_EXPIRY_INTERVAL_SECONDS.
+ORDER_PENDING_TIMEOUT_SECONDS: int = env_int("ORDER_PENDING_TIMEOUT_SECONDS", 600)
+ORDER_EXPIRY_INTERVAL_SECONDS: int = env_int("ORDER_EXPIRY_INTERVAL_SECONDS", 15)
+if ORDER_PENDING_TIMEOUT_SECONDS < 1:
+    raise ImproperlyConfigured("ORDER_PENDING_TIMEOUT_SECONDS must be at least 1.")
+# At most 30 s apart, so an order is never left pending more than 30 s past its timeout.
+if not 1 <= ORDER_EXPIRY_INTERVAL_SECONDS <= 30:
+    raise ImproperlyConfigured("ORDER_EXPIRY_INTERVAL_SECONDS must be between 1 and 30.")

@@ -12,13 +12,15 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from orders.errors import CustomerInactive, IdempotencyKeyReused, InvalidOrder
-from orders.metrics import count_placed_on_commit, count_transition_on_commit
+from orders.metrics import count_expired_on_commit, count_placed_on_commit, count_transition_on_commit
 from orders.models import MAX_MONEY, Customer, IdempotencyKey, Order, OrderLine, OrderStatus, StatusHistory
 from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
@@ -26,6 +28,9 @@ from shared.errors import Conflict
 from shared.events import Envelope, publish
 
 logger = logging.getLogger(__name__)
+
+# The rejection reason of a pending order the timeout sweep gave up on (customers and the API see it).
+EXPIRED_REASON = "timed out waiting for stock reservation"
 
 
 @dataclass(frozen=True)
@@ -165,8 +170,9 @@ def order_apply_reservation(*, order_id: uuid.UUID) -> None:
     """The saga's ``inventory.reserved``: a pending order becomes confirmed (by the system).
 
     Safe to repeat: an order already confirmed (or further) is left alone. An order cancelled
-    before the reservation arrived gets ``order.cancelled`` published again, so inventory
-    releases the late reservation (its release is idempotent).
+    before the reservation arrived gets ``order.cancelled`` published again, and an order rejected
+    meanwhile (its reservation crossed the timeout, see :func:`order_expire_pending`) gets
+    ``order.rejected`` again, so inventory releases the late reservation (its release is idempotent).
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
@@ -184,6 +190,11 @@ def order_apply_reservation(*, order_id: uuid.UUID) -> None:
                     payload=_cancelled_payload(order, reason="Stock was reserved after the order was cancelled."),
                 )
             )
+        elif order.status == OrderStatus.REJECTED:
+            logger.info("order %s was rejected before its stock was reserved; asking to release it", order_id)
+            rejected = _specific_event(order, reason=order.rejection_reason)
+            if rejected is not None:  # always: a rejected order's own event is order.rejected
+                publish(rejected)
         else:
             logger.info("inventory.reserved for order %s in status %s; nothing to do", order_id, order.status)
 
@@ -203,6 +214,33 @@ def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequenc
             return
         reason = _shortage_reason(order, short_lines)
         order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason)
+
+
+def order_expire_pending(*, older_than: timedelta, limit: int = 100) -> list[Order]:
+    """Rejects up to ``limit`` orders still pending ``older_than`` after placement; returns them, oldest first.
+
+    The saga lost its way for these (``order.placed`` dead-lettered, or no answer came): rejecting
+    them tells the customer, and ``order.rejected`` makes inventory release anything it reserved.
+    A reservation that lands later is released by :func:`order_apply_reservation`. Each goes
+    through :func:`order_transition` (reason :data:`EXPIRED_REASON`, history, events, metrics) and
+    is also counted as ``expired``. Safe with several sweeps at once: rows are taken with
+    ``FOR UPDATE SKIP LOCKED``, so an order locked by another sweep (or by the consumer
+    confirming it right now) is skipped, never waited for nor handled twice.
+    """
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        stale = list(
+            Order.objects.select_for_update(skip_locked=True)
+            .filter(status=OrderStatus.PENDING, created_at__lt=cutoff)
+            .order_by("created_at", "id")[:limit]
+        )
+        expired = []
+        for order in stale:
+            expired.append(order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=EXPIRED_REASON))
+            count_expired_on_commit()
+    for order in expired:
+        logger.warning("order %s was pending for over %s; rejected: %s", order.id, older_than, EXPIRED_REASON)
+    return expired
 
 
 def customer_record(*, customer_id: uuid.UUID, email: str, role: str, is_active: bool) -> Customer:

@@ -1,16 +1,18 @@
-"""shop_orders_total and shop_order_value count committed changes only."""
+"""shop_orders_total and shop_order_value count committed changes only; the oldest pending age is read at scrape."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.utils import timezone
 from prometheus_client import REGISTRY
 
 from orders.errors import IllegalTransition
-from orders.metrics import ORDER_EVENTS
-from orders.models import OrderStatus
+from orders.metrics import ORDER_EVENTS, PendingOldestCollector
+from orders.models import Order, OrderStatus
 from orders.services import LineRequest, order_place, order_transition
 from orders.tests.factories import make_order
 from orders.tests.support import deliver
@@ -40,7 +42,7 @@ def place(catalog, *, currency: str = "USD") -> None:
 
 
 def test_every_event_has_a_series_from_the_start():
-    assert set(ORDER_EVENTS) == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered"}
+    assert set(ORDER_EVENTS) == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered", "expired"}
     for event in ORDER_EVENTS:
         assert REGISTRY.get_sample_value("shop_orders_total", {"event": event}) is not None
 
@@ -120,3 +122,50 @@ def test_the_consumer_counts_a_confirmation_once(django_capture_on_commit_callba
         deliver("inventory.reserved", str(order.id), {"order_id": str(order.id), "lines": lines})  # a redelivery
 
     assert orders_counted("confirmed") == confirmed + 1
+
+
+def pending_oldest_seconds() -> float | None:
+    """The value one scrape reports, None when it reports nothing."""
+    samples = [sample for metric in PendingOldestCollector().collect() for sample in metric.samples]
+    assert len(samples) <= 1
+    return samples[0].value if samples else None
+
+
+def placed_ago(seconds: int, *, status: str = OrderStatus.PENDING) -> Order:
+    order = make_order(status=status)
+    Order.objects.filter(pk=order.pk).update(created_at=timezone.now() - timedelta(seconds=seconds))
+    return order
+
+
+def test_pending_oldest_is_the_age_of_the_oldest_pending_order():
+    placed_ago(30)
+    placed_ago(300)
+    placed_ago(5000, status=OrderStatus.CONFIRMED)  # older, but no longer waiting
+    placed_ago(9000, status=OrderStatus.REJECTED)
+
+    assert pending_oldest_seconds() == pytest.approx(300, abs=5)
+
+
+def test_pending_oldest_is_zero_without_pending_orders():
+    placed_ago(600, status=OrderStatus.CANCELLED)
+
+    assert pending_oldest_seconds() == 0
+
+
+def test_pending_oldest_reports_nothing_while_the_database_fails(monkeypatch):
+    def unavailable(*args, **kwargs):
+        raise DatabaseError("connection refused")
+
+    monkeypatch.setattr("orders.metrics.Order.objects.filter", unavailable)
+
+    assert pending_oldest_seconds() is None
+
+
+def test_the_order_metrics_page_shows_the_oldest_pending_age(client):
+    placed_ago(120)
+
+    body = client.get("/metrics").content.decode()
+
+    assert "# TYPE shop_orders_pending_oldest_seconds gauge" in body
+    [line] = [line for line in body.splitlines() if line.startswith("shop_orders_pending_oldest_seconds ")]
+    assert float(line.split()[1]) == pytest.approx(120, abs=5)
