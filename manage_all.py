@@ -7,6 +7,8 @@ python manage_all.py migrate | makemigrations --check | check | seed
 python manage_all.py createsuperuser --service user
 python manage_all.py shell --service order
 python manage_all.py test [pytest args]     (what `make test` runs)
+python manage_all.py saga ORDER_ID [--json] [--redrive]   (an order's story across the services; re-drive it)
+python manage_all.py saga --stuck [--older-than SECONDS]  (pending orders older than that, default 60 s)
 """
 
 from __future__ import annotations
@@ -215,6 +217,34 @@ def cmd_interactive(args: argparse.Namespace) -> int:
     return run_manage(spec, [args.command, *args.rest], stack_env(postgres_url, bootstrap, spec), interactive=True)
 
 
+def running_env(spec: ServiceSpec) -> dict[str, str]:
+    """The environment the running stack gives ``spec``'s processes (its database, Kafka, the others' ports)."""
+    state = read_state(STATE_FILE) or {}
+    for process in state.get("processes", []):
+        if process["service"] == spec.name and process["kind"] == "relay":
+            return os.environ | process["env"]
+    raise ProvisionError(f"the {spec.name} service is not in {STATE_FILE}: start the stack with `make up`")
+
+
+def cmd_saga(args: argparse.Namespace) -> int:
+    """An order's saga story across the services (``--json``), re-driving it (``--redrive``), or the stuck ones."""
+    from ops import saga
+
+    if not read_state(STATE_FILE) or supervisor_pid(STATE_FILE) is None:
+        print("the services are not running: start them with `make up`", file=sys.stderr)
+        return 1
+    return saga.run(
+        order_id=args.order_id,
+        stuck_only=args.stuck,
+        older_than=args.older_than,
+        as_json=args.json,
+        redrive_it=args.redrive,
+        env_for=running_env,
+        out=sys.stdout,
+        err=sys.stderr,
+    )
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from ops.testing import run_all
 
@@ -242,6 +272,23 @@ def main() -> int:
         sub = commands.add_parser(name, help=f"manage.py {name} in one service")
         sub.add_argument("--service", required=True, choices=sorted(BY_NAME))
         sub.set_defaults(func=cmd_interactive, passthrough=True)
+    saga = commands.add_parser(
+        "saga",
+        help="an order's saga story across the services (--json, --redrive), or the stuck orders (--stuck)",
+        description=(
+            "ORDER_ID: the order's story oldest first (status history, each outbox's events, where each consumer "
+            "applied them, the reservation and its movements, dead letters) and the step it waits on. --redrive "
+            "re-publishes the event that step waits on, with the same event id (safe to repeat). --stuck lists "
+            "pending orders older than --older-than seconds with the step each waits on. Exit 1 for an unknown "
+            "order, 2 for a bad id."
+        ),
+    )
+    saga.add_argument("order_id", nargs="?", metavar="ORDER_ID")
+    saga.add_argument("--json", action="store_true", help="one JSON object (order, history, events, ...)")
+    saga.add_argument("--redrive", action="store_true", help="re-publish the event the saga waits on")
+    saga.add_argument("--stuck", action="store_true", help="list pending orders older than --older-than")
+    saga.add_argument("--older-than", type=float, default=60.0, metavar="SECONDS", help="with --stuck (default 60)")
+    saga.set_defaults(func=cmd_saga)
     test = commands.add_parser("test", help="lint, then every test suite on real Postgres and Kafka")
     test.set_defaults(func=cmd_test, passthrough=True)
     # Options we don't know go to the command underneath (manage.py shell -c ..., pytest -k ...).

@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class SharedConfig(AppConfig):
     name = "shared"
-    verbose_name = "Events (outbox and inbox)"
+    verbose_name = "Events (outbox, inbox, dead letters)"
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:

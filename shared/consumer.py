@@ -6,7 +6,9 @@ that, so a crash between the two redelivers an event the inbox recognises.
 
 Failures: a message that is not a valid envelope, or whose payload fails its
 schema, goes to ``<group>.dlq`` at once. A handler that raises is retried with
-backoff and dead-lettered after ``CONSUMER_MAX_ATTEMPTS``. Database outages
+backoff and dead-lettered after ``CONSUMER_MAX_ATTEMPTS``. Each dead letter is
+also recorded as a :class:`~shared.models.DeadLetter` row, which operators list
+and replay (``manage.py dlq``, the admin). Database outages
 (``OperationalError``) are retried until the database is back: an outage is no
 reason to dead-letter good events. Unknown event types are skipped and counted.
 """
@@ -37,7 +39,7 @@ from shared.kafka import (
 )
 from shared.logs import request_id_var
 from shared.loops import StopSignal
-from shared.models import ProcessedEvent
+from shared.models import DeadLetter, ProcessedEvent
 from shared.periodic import PeriodicRunner
 
 logger = logging.getLogger(__name__)
@@ -244,7 +246,13 @@ class EventConsumer:
             raise StopRequested
 
     def dead_letter(self, message: Message, *, event_type: str, reason: str, attempts: int, kind: str) -> Outcome:
-        """Copies the message to ``<group>.dlq`` with why, and waits for the broker to acknowledge it."""
+        """Copies the message to ``<group>.dlq`` with why, waits for the broker's acknowledgement, then records it.
+
+        The :class:`~shared.models.DeadLetter` row is what operators read and replay. It is written
+        only after Kafka acknowledged the copy (it names the copy's position), and the caller commits
+        the offset only after it is written, so a database outage here delays the message, never loses it.
+        """
+        dead_lettered_at = datetime.now(UTC)
         headers: dict[str, str | bytes | None] = {
             "error": reason[:2000],
             "attempts": str(attempts),
@@ -253,19 +261,29 @@ class EventConsumer:
             "original_offset": str(message.offset()),
             "event_type": event_type,
             "group": self.group,
-            "dead_lettered_at": datetime.now(UTC).isoformat(),
+            "dead_lettered_at": dead_lettered_at.isoformat(),
         }
-        delivery: list[KafkaError | None] = []
+        delivery: list[tuple[KafkaError | None, Message]] = []
         self.dead_letters.produce(
             dlq_topic(self.group),
             key=message.key(),
             value=message.value(),
             headers=headers,
-            on_delivery=lambda error, _message: delivery.append(error),
+            on_delivery=lambda error, copy: delivery.append((error, copy)),
         )
         self.dead_letters.flush(30)
-        if not delivery or delivery[0] is not None:
-            raise DeadLetterFailed(f"dead-letter topic did not acknowledge: {delivery[0] if delivery else 'timeout'}")
+        if not delivery or delivery[0][0] is not None:
+            why = delivery[0][0] if delivery else "timeout"
+            raise DeadLetterFailed(f"dead-letter topic did not acknowledge: {why}")
+        self._record_dead_letter(
+            message,
+            copy=delivery[0][1],
+            event_type=event_type,
+            reason=reason,
+            attempts=attempts,
+            kind=kind,
+            dead_lettered_at=dead_lettered_at,
+        )
         metrics.EVENTS_DEAD_LETTERED.labels(event_type or "unknown", self.group, kind).inc()
         logger.error(
             "dead-lettered %s[%s]@%s (%s): %s",
@@ -276,6 +294,57 @@ class EventConsumer:
             reason,
         )
         return Outcome.DEAD_LETTERED
+
+    def _record_dead_letter(
+        self,
+        message: Message,
+        *,
+        copy: Message,
+        event_type: str,
+        reason: str,
+        attempts: int,
+        kind: str,
+        dead_lettered_at: datetime,
+    ) -> DeadLetter:
+        """Stores the row for the copy at ``copy``'s position, once; waits out a database outage.
+
+        A stop during the outage raises :class:`StopRequested`: the message stays uncommitted, so the
+        next consumer dead-letters it again (a second copy in Kafka, and then its one row).
+        """
+        try:
+            envelope: Envelope | None = Envelope.from_json(message.value())
+        except InvalidEnvelope:
+            envelope = None
+        fields = {
+            "group": self.group,
+            "original_topic": message.topic() or "",
+            "original_partition": message.partition() or 0,
+            "original_offset": message.offset() or 0,
+            "event_id": envelope.id if envelope else None,
+            "event_type": _text(envelope.type if envelope else event_type)[:100],
+            # The key of a message that is not an envelope is still the aggregate it was about.
+            "key": _text(envelope.key if envelope else message.key() or b"")[:200],
+            "kind": kind,
+            "reason": _text(reason),
+            "attempts": attempts,
+            "value": _text(message.value() or b""),
+            "dead_lettered_at": dead_lettered_at,
+        }
+        outage = 0
+        while True:
+            try:
+                letter, _ = DeadLetter.objects.get_or_create(
+                    dlq_topic=copy.topic() or "",
+                    dlq_partition=copy.partition() or 0,
+                    dlq_offset=copy.offset() or 0,
+                    defaults=fields,
+                )
+                return letter
+            except (OperationalError, InterfaceError) as exc:
+                outage += 1
+                logger.warning("database unavailable recording a dead letter (%s): %s", event_type, exc)
+                close_old_connections()
+                self._pause(min(OUTAGE_BACKOFF_SECONDS, self.backoff_seconds * 2 ** min(outage, 8)))
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():
@@ -306,6 +375,13 @@ class EventConsumer:
                 lag = numbers.get("consumer_lag", -1)
                 if partition != "-1" and lag >= 0:
                     metrics.CONSUMER_LAG.labels(self.group, topic, partition).set(lag)
+
+
+def _text(value: str | bytes) -> str:
+    """Text Postgres can store: bytes decoded as UTF-8 with replacement, and NUL (refused by Postgres) replaced too."""
+    if isinstance(value, bytes):
+        value = value.decode(errors="replace")
+    return value.replace("\x00", "\ufffd")
 
 
 def _parse_time(value: str) -> datetime | None:

@@ -1,111 +1,82 @@
-"""Reading and re-driving this service's dead-letter topic (``manage.py dlq list|replay``).
+"""Listing and replaying this service's dead letters (``manage.py dlq``, the admin's "Replay" action).
 
-Progress is kept as the committed offsets of the group ``<group>.dlq-replay``:
-``list`` shows the dead letters after that point, ``replay`` applies them in
-order through the normal handler path (inbox included, so a letter applied
-twice has one effect) and advances the offsets past each one that succeeded.
+The :class:`~shared.models.DeadLetter` table is the one record of what was
+dead-lettered and whether it was replayed; the consumer writes a row for every
+copy it sends to ``<group>.dlq`` (that topic is kept for tools outside the
+service, nothing here reads it). A replay applies the letter through the
+consumer's own path, :func:`shared.consumer.apply_event`, inbox included, so an
+event already applied has no second effect.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
-from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
 
-from shared.consumer import Outcome, apply_event, dlq_topic
+from shared.consumer import Outcome, apply_event
 from shared.events import Envelope, InvalidEnvelope
-from shared.kafka import message_headers
+from shared.models import DeadLetter
+
+
+class ReplayFailed(Exception):
+    """The letter still cannot be applied (not an envelope, schema, or the handler raised); it stays pending."""
+
+    def __init__(self, letter: DeadLetter, reason: str) -> None:
+        super().__init__(f"dead letter #{letter.pk} ({letter.event_type or 'invalid message'}) still fails: {reason}")
+        self.letter = letter
+        self.reason = reason
+
+
+def dead_letter_list_pending() -> QuerySet[DeadLetter]:
+    """The letters not yet replayed, oldest first: the order ``dlq replay`` applies them in."""
+    return DeadLetter.objects.filter(replayed_at__isnull=True).order_by("dead_lettered_at", "id")
 
 
 @dataclass(frozen=True)
-class DeadLetter:
-    partition: int
-    offset: int
-    headers: dict[str, str]
-    value: bytes | None
+class Replayed:
+    """What a replay did to one letter, as the command and the admin report it."""
 
-    @property
-    def event_type(self) -> str:
-        return self.headers.get("event_type", "")
+    letter: DeadLetter
+    outcome: Outcome  # applied, duplicate (the inbox knew the event) or skipped (no handler here)
+    earlier: bool = False  # replayed before this call; nothing was done now
 
-    @property
-    def error(self) -> str:
-        return self.headers.get("error", "")
-
-
-def replay_group() -> str:
-    return f"{dlq_topic()}-replay"
+    def __str__(self) -> str:
+        name = f"#{self.letter.pk} {self.letter.event_type or 'invalid message'}"
+        if self.earlier and self.letter.replayed_at is not None:
+            when = f"{self.letter.replayed_at:%Y-%m-%d %H:%M:%S}"
+            return f"{name}: already replayed at {when} ({self.outcome}); nothing done"
+        return f"{name}: {self.outcome}"
 
 
-def _reader() -> Consumer:
-    return Consumer(
-        {
-            "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-            "group.id": replay_group(),
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-        }
-    )
+def dead_letter_replay(*, letter: DeadLetter) -> Replayed:
+    """Applies one dead letter and stamps it replayed; raises :class:`ReplayFailed` if it still fails.
 
-
-def pending_letters(consumer: Consumer | None = None, timeout: float = 10.0) -> Iterator[tuple[Consumer, DeadLetter]]:
-    """Every dead letter after the replay group's committed offsets, in order per partition."""
-    reader = consumer or _reader()
-    try:
-        yield from _read(reader)
-    finally:
-        if consumer is None:
-            reader.close()
-
-
-def _read(reader: Consumer, timeout: float = 10.0) -> Iterator[tuple[Consumer, DeadLetter]]:
-    topic = dlq_topic()
-    metadata = reader.list_topics(topic, timeout=timeout).topics.get(topic)
-    if metadata is None or metadata.error is not None:
-        return
-    partitions = [TopicPartition(topic, number) for number in metadata.partitions]
-    committed = reader.committed(partitions, timeout=timeout)
-    start = []
-    remaining = set()
-    for partition in committed:
-        low, high = reader.get_watermark_offsets(partition, timeout=timeout)
-        offset = partition.offset if partition.offset >= 0 else OFFSET_BEGINNING
-        if (partition.offset if partition.offset >= 0 else low) < high:
-            remaining.add(partition.partition)
-            start.append(TopicPartition(topic, partition.partition, offset))
-    if not remaining:
-        return
-    reader.assign(start)
-    while remaining:
-        message = reader.poll(timeout)
-        if message is None:
-            raise TimeoutError(f"no answer from Kafka reading {topic} within {timeout}s")
-        error = message.error()
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:  # this partition is read to its end
-                remaining.discard(message.partition() or 0)
-                continue
-            raise RuntimeError(str(error))
-        letter = DeadLetter(message.partition() or 0, message.offset() or 0, message_headers(message), message.value())
-        yield reader, letter
-
-
-def replay(letter: DeadLetter) -> Outcome:
-    """Applies one dead letter through the handler path; raises what the handler raises."""
-    envelope = Envelope.from_json(letter.value)
-    envelope.validate()
-    return apply_event(
-        envelope,
-        topic=letter.headers.get("original_topic", ""),
-        partition=int(letter.headers.get("original_partition") or 0),
-        offset=int(letter.headers.get("original_offset") or 0),
-    )
-
-
-def mark_replayed(reader: Consumer, letter: DeadLetter) -> None:
-    reader.commit(offsets=[TopicPartition(dlq_topic(), letter.partition, letter.offset + 1)], asynchronous=False)
-
-
-__all__ = ["DeadLetter", "InvalidEnvelope", "mark_replayed", "pending_letters", "replay", "replay_group"]
+    Runs in one transaction holding the letter's row lock, so the effect, the inbox row and the
+    stamp commit together, and two replays of one letter (two operators, the command and the
+    admin) apply it once: a letter already replayed is left as it is.
+    """
+    with transaction.atomic():
+        locked = DeadLetter.objects.select_for_update().get(pk=letter.pk)
+        if locked.replayed_at is not None:
+            return Replayed(locked, Outcome(locked.replay_outcome), earlier=True)
+        try:
+            envelope = Envelope.from_json(locked.value)
+            envelope.validate()
+            outcome = apply_event(
+                envelope,
+                topic=locked.original_topic,
+                partition=locked.original_partition,
+                offset=locked.original_offset,
+            )
+        except Exception as exc:
+            # Whatever the handler raised (a database error included: a deadlock or a serialization
+            # failure is as much "still fails" as a bug) is the answer the operator gets from the
+            # caller; apply_event's savepoint is rolled back and the letter stays pending.
+            raise ReplayFailed(locked, str(exc) if isinstance(exc, InvalidEnvelope) else repr(exc)) from exc
+        locked.replayed_at = timezone.now()
+        locked.replay_outcome = outcome.value
+        locked.save(update_fields=["replayed_at", "replay_outcome"])
+    return Replayed(locked, outcome)

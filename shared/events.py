@@ -111,9 +111,14 @@ def publish(envelope: Envelope, *, topic: str | None = None) -> OutboxEvent:
         lane=lane_of(envelope.key),
         envelope=asdict(envelope),
     )
-    with connection.cursor() as cursor:
-        cursor.execute(f"NOTIFY {OUTBOX_CHANNEL}")  # delivered when (and only if) the transaction commits
+    wake_relay()
     return row
+
+
+def wake_relay() -> None:
+    """Tells the relays there is work, once (and only if) the caller's transaction commits."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 Handler = Callable[[Envelope], None]

@@ -1,7 +1,8 @@
 """One gRPC server bootstrap: health service, metrics and request-id interceptors, the service's servicers.
 
 ``GRPC_SERVICERS`` in settings lists dotted paths of ``register(server) -> [service names]``
-functions; each adds its servicer and names the services the health check reports.
+functions; each adds its servicer and names the services the health check reports. Every domain
+service also serves :data:`SHARED_SERVICERS` (the same machinery everywhere, configured once here).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from shared.logs import accept_request_id, request_id_var
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_METADATA = "x-request-id"
+# Servicers every service's run_grpc adds to its own GRPC_SERVICERS: the saga story's local part.
+SHARED_SERVICERS: tuple[str, ...] = ("shared.saga_grpc.register",)
 Register = Callable[[grpc.Server], list[str]]
 
 
@@ -129,7 +132,7 @@ def create_server(
 
 
 def configured_registers() -> list[Register]:
-    return [import_string(path) for path in settings.GRPC_SERVICERS]
+    return [import_string(path) for path in (*SHARED_SERVICERS, *settings.GRPC_SERVICERS)]
 
 
 def mark_not_serving(health_servicer: health.HealthServicer) -> None:

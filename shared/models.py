@@ -24,6 +24,8 @@ class OutboxEvent(models.Model):
     last_error = models.TextField(blank=True)
 
     class Meta:
+        verbose_name = "outbox event"
+        verbose_name_plural = "outbox"
         indexes = [
             # The relay's queries: pending rows in insertion order, and which lanes have any.
             models.Index(fields=["id"], condition=models.Q(sent_at__isnull=True), name="outbox_pending_idx"),
@@ -50,6 +52,10 @@ class ProcessedEvent(models.Model):
     partition = models.IntegerField()
     offset = models.BigIntegerField()
     processed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "inbox event"
+        verbose_name_plural = "inbox"
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id}"

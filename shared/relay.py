@@ -13,9 +13,12 @@ error are recorded) and the relay keeps trying; nothing is lost.
 
 from __future__ import annotations
 
+import enum
 import json
 import logging
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +31,7 @@ from django.utils import timezone
 
 from shared import metrics
 from shared.event_types import EVENT_TYPES
-from shared.events import LANES, OUTBOX_CHANNEL
+from shared.events import LANES, OUTBOX_CHANNEL, wake_relay
 from shared.kafka import make_producer, topic_name
 from shared.loops import StopSignal
 from shared.models import OutboxEvent, ProcessedEvent
@@ -203,3 +206,38 @@ def _delete_in_chunks(queryset: QuerySet[Any], chunk: int) -> int:
             return total
         deleted, _ = queryset.model.objects.filter(pk__in=ids).delete()
         total += deleted
+
+
+class ResendOutcome(enum.StrEnum):
+    RESENT = "resent"
+    ALREADY_PENDING = "already_pending"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Resend:
+    outcome: ResendOutcome
+    event_type: str = ""
+
+
+def outbox_resend(*, event_id: uuid.UUID) -> Resend:
+    """Puts a published outbox row back to pending (same event id and envelope, attempts 0) and wakes the relay.
+
+    This is how a stuck saga is re-driven: the event its next step waits on goes out again, and a
+    consumer that applied it already recognises the id in its inbox and skips it, so a resend is
+    always safe. A row still pending is left alone (the relay sends it anyway); an id with no row
+    (never written here, or pruned after ``OUTBOX_RETENTION_HOURS``) changes nothing.
+    """
+    with transaction.atomic():
+        row = OutboxEvent.objects.select_for_update().filter(event_id=event_id).first()
+        if row is None:
+            return Resend(ResendOutcome.UNKNOWN)
+        if row.sent_at is None:
+            return Resend(ResendOutcome.ALREADY_PENDING, row.event_type)
+        row.sent_at = None
+        row.attempts = 0
+        row.last_error = ""
+        row.save(update_fields=["sent_at", "attempts", "last_error"])
+        wake_relay()
+    logger.info("outbox row %s (%s) put back to pending", event_id, row.event_type)
+    return Resend(ResendOutcome.RESENT, row.event_type)

@@ -123,6 +123,30 @@ def set_available(stack: Stack, staff: dict[str, str], product_id: str, availabl
         assert answer.status_code == 201, answer.text
 
 
+def new_product(stack: Stack, staff: dict[str, str], *, available: int, price: str = "9.99") -> dict:
+    """A product of the test's own (staff API), once inventory has its stock row, with ``available`` in stock."""
+    sku = f"E2E-{uuid.uuid4().hex[:10].upper()}"
+    answer = httpx.post(
+        stack.url("gateway", "/api/v1/products"),
+        json={"sku": sku, "name": f"Test product {sku}", "price": price},
+        headers=staff,
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    created = answer.json()
+    wait_until(
+        lambda: (
+            httpx.get(stack.url("gateway", f"/api/v1/inventory/{created['id']}"), headers=staff, timeout=10).status_code
+            == 200
+        ),
+        timeout=30,
+        interval=0.1,
+        what=f"inventory's stock row of {sku}",
+    )
+    set_available(stack, staff, created["id"], available)
+    return created
+
+
 def metric_value(body: str, sample_name: str, **labels: str) -> float:
     """The sum of the samples named ``sample_name`` whose labels include ``labels`` (0 if none)."""
     return sum(

@@ -6,4 +6,5 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory"
 
     def ready(self) -> None:
-        from inventory import events  # noqa: F401  registers the event handlers with shared.events
+        # Registers the event handlers (shared.events) and the saga story parts (shared.saga).
+        from inventory import events, saga  # noqa: F401

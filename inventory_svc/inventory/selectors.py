@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from django.db.models import F, Q, QuerySet
 
-from inventory.models import Movement, StockItem
+from inventory.models import Movement, Reservation, StockItem
 
 # available (on_hand - reserved) at or below the row's own threshold
 LOW_STOCK = Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
@@ -42,3 +42,13 @@ def stock_items_for_products(*, product_ids: Sequence[uuid.UUID]) -> list[StockI
 def movement_list(*, stock_item: StockItem) -> QuerySet[Movement]:
     """The ledger of one product, newest first."""
     return Movement.objects.filter(stock_item=stock_item).order_by("-created_at", "-id")
+
+
+def reservation_get_for_order(*, order_id: uuid.UUID) -> Reservation | None:
+    """What inventory decided for the order (at most one reservation), with its lines."""
+    return Reservation.objects.prefetch_related("lines").filter(order_id=order_id).first()
+
+
+def movement_list_for_order(*, order_id: uuid.UUID) -> QuerySet[Movement]:
+    """The ledger rows of one order, oldest first, with their stock rows (for the SKU)."""
+    return Movement.objects.filter(order_id=order_id).select_related("stock_item").order_by("created_at", "id")

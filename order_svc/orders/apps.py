@@ -6,5 +6,6 @@ class OrdersConfig(AppConfig):
     verbose_name = "Orders"
 
     def ready(self) -> None:
-        # Importing them registers the event handlers (shared.events) and periodic tasks (shared.periodic).
-        from orders import events, tasks  # noqa: F401
+        # Importing them registers the event handlers (shared.events), periodic tasks (shared.periodic)
+        # and the order's parts of the saga story (shared.saga).
+        from orders import events, saga, tasks  # noqa: F401

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from django.db.models import OuterRef, QuerySet, Subquery
 
-from orders.models import Customer, Order, StatusHistory
+from orders.models import Customer, Order, OrderStatus, StatusHistory
 
 
 def parse_order_id(value: str) -> uuid.UUID | None:
@@ -62,3 +63,13 @@ def order_list_for(
 def order_history(*, order: Order) -> QuerySet[StatusHistory]:
     """Every status the order entered, oldest first."""
     return StatusHistory.objects.filter(order=order).order_by("at", "id")
+
+
+def order_list_pending(*, created_before: datetime) -> QuerySet[Order]:
+    """Orders still pending that were placed before ``created_before``, oldest first (stuck sagas)."""
+    return Order.objects.filter(status=OrderStatus.PENDING, created_at__lt=created_before).order_by("created_at", "id")
+
+
+def customer_email(*, customer_id: uuid.UUID) -> str:
+    """The customer's email as the projection has it; "" when the user service has not told us yet."""
+    return Customer.objects.filter(pk=customer_id).values_list("email", flat=True).first() or ""

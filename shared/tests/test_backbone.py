@@ -8,20 +8,21 @@ import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from unittest import mock
 
 import psycopg
 import pytest
-from confluent_kafka import Consumer
+from confluent_kafka import Consumer, TopicPartition
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import OperationalError, connection, transaction
 
 from shared import metrics
 from shared.consumer import EventConsumer, dlq_topic
 from shared.events import OUTBOX_CHANNEL, Envelope, InvalidEnvelope, publish
-from shared.kafka import make_producer, topic_name
+from shared.kafka import consumer_group, make_producer, topic_name
 from shared.loops import StopSignal
-from shared.models import OutboxEvent, ProcessedEvent
+from shared.models import DeadLetter, OutboxEvent, ProcessedEvent
 from shared.relay import OutboxRelay
 from shared.testing import wait_until
 from shared.tests import effects
@@ -186,6 +187,14 @@ def test_poison_message_goes_to_the_dlq_at_once_with_the_reason(isolated_topics,
     assert effect_rows() == []
     assert ProcessedEvent.objects.count() == 0
     assert dead_lettered._value.get() == before + 1
+    letter = wait_until(DeadLetter.objects.first, what="the dead letter's row")
+    assert (letter.dlq_topic, letter.dlq_partition, letter.dlq_offset) == (dlq_topic(), 0, 0)
+    assert (letter.original_topic, letter.original_offset) == (topic_name("inventory"), 0)
+    assert (str(letter.event_id), letter.event_type, letter.key) == (bad.id, "inventory.changed", "p-1")
+    assert (letter.kind, letter.attempts, letter.group) == ("invalid", 1, f"{isolated_topics}order-svc")
+    assert letter.reason == "inventory.changed v1: payload: 'available' is a required property"
+    assert letter.value == bad.to_json().decode()
+    assert (letter.replayed_at, letter.replay_outcome) == (None, "")
 
 
 def test_garbage_bytes_go_to_the_dlq(isolated_topics):
@@ -194,6 +203,16 @@ def test_garbage_bytes_go_to_the_dlq(isolated_topics):
         ((headers, value),) = read_dead_letters(1)
     assert headers["error"].startswith("not an event envelope")
     assert value == b"\x00\x01 not json"
+    letter = wait_until(DeadLetter.objects.first, what="the dead letter's row")
+    assert (letter.event_id, letter.event_type, letter.key, letter.kind) == (None, "", "k", "invalid")
+    assert letter.value == "\ufffd\x01 not json"  # Postgres text cannot hold NUL
+
+
+def test_undecodable_bytes_are_recorded_with_replacement_characters(isolated_topics):
+    produce_raw("inventory", b"caf\xe9 {")
+    with running_consumer(["inventory"]):
+        letter = wait_until(DeadLetter.objects.first, what="the dead letter's row")
+    assert letter.value == "caf\ufffd {"
 
 
 def test_transient_handler_failures_are_retried_then_applied_once(isolated_topics):
@@ -216,6 +235,11 @@ def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fi
     assert headers["attempts"] == "3"
     assert "handler failed after 3 attempts" in headers["error"]
     assert not ProcessedEvent.objects.filter(event_id=event.id).exists()
+    letter = DeadLetter.objects.get()  # written before the consumer moved on
+    assert (str(letter.event_id), letter.event_type, letter.key) == (event.id, "inventory.released", order_id)
+    assert (letter.kind, letter.attempts) == ("handler_failed", 3)
+    assert letter.reason == f"handler failed after 3 attempts: RuntimeError('transient failure for {order_id}')"
+    assert letter.original_topic == topic_name("inventory")
 
     call_command("dlq", "list")
     assert "1 dead letter(s) pending" in capsys.readouterr().out
@@ -224,12 +248,66 @@ def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fi
 
     flaky_failures[order_id] = 0  # the fix is deployed
     call_command("dlq", "replay")
-    assert "replayed 1 dead letter(s)" in capsys.readouterr().out
+    assert capsys.readouterr().out.splitlines() == [
+        f"#{letter.pk} inventory.released: applied",
+        "replayed 1 dead letter(s)",
+    ]
     assert ProcessedEvent.objects.filter(event_id=event.id).exists()
+    letter.refresh_from_db()
+    assert (letter.replayed_at is not None, letter.replay_outcome) == (True, "applied")
     call_command("dlq", "list")
     assert "0 dead letter(s) pending" in capsys.readouterr().out
     call_command("dlq", "replay")
     assert "replayed 0 dead letter(s)" in capsys.readouterr().out
+
+
+def committed_offset(topic: str, partition: int) -> int:
+    """The offset this service's consumer group committed on ``topic[partition]`` (negative: none)."""
+    reader = Consumer({"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": consumer_group()})
+    try:
+        (position,) = reader.committed([TopicPartition(topic, partition)], timeout=10)
+    finally:
+        reader.close()
+    return int(position.offset)
+
+
+def database_down_while_recording_dead_letters(calls: list[int]):
+    """``DeadLetter.objects.get_or_create`` raising as it does while the database is unreachable."""
+
+    def refuse(**_: object) -> None:
+        calls.append(1)
+        raise OperationalError("connection refused")
+
+    return mock.patch.object(DeadLetter.objects, "get_or_create", side_effect=refuse)
+
+
+def test_dead_letter_row_waits_for_the_database_to_come_back(isolated_topics):
+    produce_raw("inventory", b"not json")
+    calls: list[int] = []
+    real_get_or_create = DeadLetter.objects.get_or_create
+    with running_consumer(["inventory"], backoff_seconds=0.01):
+        with database_down_while_recording_dead_letters(calls):
+            wait_until(lambda: len(calls) >= 3, what="attempts to record while the database is down")
+        assert DeadLetter.objects.get_or_create == real_get_or_create  # the database is back
+        letter = wait_until(DeadLetter.objects.first, what="the row once the database is back")
+    assert DeadLetter.objects.count() == 1
+    assert len(read_dead_letters(1)) == 1
+    assert committed_offset(letter.original_topic, letter.original_partition) == letter.original_offset + 1
+
+
+def test_dead_letter_not_recorded_before_a_stop_is_redelivered_not_lost(isolated_topics):
+    produce_raw("inventory", b"not json")
+    calls: list[int] = []
+    with database_down_while_recording_dead_letters(calls), running_consumer(["inventory"], backoff_seconds=0.01):
+        wait_until(lambda: calls, what="an attempt to record while the database is down")
+    # Stopped while the database was down: the Kafka copy exists, the row does not, the offset is not committed.
+    assert not DeadLetter.objects.exists()
+
+    with running_consumer(["inventory"]):
+        letter = wait_until(DeadLetter.objects.first, what="the redelivered message's row")
+    assert letter.value == "not json"
+    assert letter.dlq_offset == 1  # the second copy; the first was never recorded
+    assert len(read_dead_letters(2)) == 2
 
 
 def test_unknown_event_types_are_skipped_and_counted_not_dead_lettered(isolated_topics):

@@ -49,3 +49,13 @@ def test_registered_servicers_are_reported_healthy():
         assert check(port, "shop.example.v1.Example") == health_pb2.HealthCheckResponse.SERVING
     finally:
         grpc_server.stop(0)
+
+
+def test_the_configured_server_also_serves_the_saga_story_of_every_service():
+    grpc_server, port, _ = create_server(port=0)
+    grpc_server.start()
+    try:
+        assert check(port, "shop.saga.v1.SagaService") == health_pb2.HealthCheckResponse.SERVING
+        assert check(port, "shop.order.v1.OrderService") == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        grpc_server.stop(0)

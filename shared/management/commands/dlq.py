@@ -4,53 +4,61 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shared.consumer import dlq_topic
-from shared.dead_letters import mark_replayed, pending_letters, replay
+from shared.dead_letters import ReplayFailed, dead_letter_list_pending, dead_letter_replay
+from shared.models import DeadLetter
 
 
 class Command(BaseCommand):
     help = (
-        "This service's dead letters. `dlq list` shows those not yet replayed, with why each failed; "
-        "`dlq replay` applies them in order through the handlers (after a fix) and stops at the first that "
-        "still fails. Replaying twice is harmless: the inbox recognises applied events."
+        "This service's dead letters. `dlq list` shows those not yet replayed, oldest first, with why each "
+        "failed; `dlq replay` applies them in that order through the handlers (after a fix) and stops at the "
+        "first that still fails; `dlq replay --id N` replays one. Replaying twice is harmless: the inbox "
+        "recognises applied events and a replayed letter is not replayed again."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("action", choices=["list", "replay"])
         parser.add_argument("--limit", type=int, default=100, help="list: how many to show")
+        parser.add_argument("--id", type=int, dest="letter_id", help="replay: only this dead letter (its #id)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
             self._list(options["limit"])
+        elif options["letter_id"] is not None:
+            self._replay_one(options["letter_id"])
         else:
-            self._replay()
+            self._replay_pending()
 
     def _list(self, limit: int) -> None:
-        shown = 0
-        for _, letter in pending_letters():
-            if shown >= limit:
-                self.stdout.write(f"... more after {limit}")
-                break
+        pending = dead_letter_list_pending()
+        for letter in pending[:limit]:
             self.stdout.write(
-                f"{letter.partition}:{letter.offset}  {letter.event_type or '?':<28} "
-                f"from {letter.headers.get('original_topic')}[{letter.headers.get('original_partition')}]"
-                f"@{letter.headers.get('original_offset')}  attempts={letter.headers.get('attempts')}  "
-                f"{letter.error}"
+                f"#{letter.pk}  {letter.dead_lettered_at:%Y-%m-%d %H:%M:%S}  {letter.event_type or '?':<24} "
+                f"{letter.kind:<14} key={letter.key or '-'}  from {letter.original_topic}"
+                f"[{letter.original_partition}]@{letter.original_offset}  attempts={letter.attempts}  {letter.reason}"
             )
-            shown += 1
-        self.stdout.write(f"{shown} dead letter(s) pending in {dlq_topic()}")
+        total = pending.count()
+        if total > limit:
+            self.stdout.write(f"... {total - limit} more after {limit}")
+        self.stdout.write(f"{total} dead letter(s) pending")
 
-    def _replay(self) -> None:
-        replayed = 0
-        for reader, letter in pending_letters():
+    def _replay_one(self, letter_id: int) -> None:
+        letter = DeadLetter.objects.filter(pk=letter_id).first()
+        if letter is None:
+            raise CommandError(f"no dead letter #{letter_id} in this service; `dlq list` shows the pending ones")
+        try:
+            replayed = dead_letter_replay(letter=letter)
+        except ReplayFailed as exc:
+            raise CommandError(f"{exc}. Fix the cause and run replay again.") from exc
+        self.stdout.write(str(replayed))
+
+    def _replay_pending(self) -> None:
+        count = 0
+        for letter in dead_letter_list_pending():
             try:
-                outcome = replay(letter)
-            except Exception as exc:
-                raise CommandError(
-                    f"dead letter {letter.partition}:{letter.offset} ({letter.event_type}) still fails: {exc!r}; "
-                    f"{replayed} replayed before it. Fix the cause and run replay again."
-                ) from exc
-            mark_replayed(reader, letter)
-            replayed += 1
-            self.stdout.write(f"{letter.partition}:{letter.offset} {letter.event_type}: {outcome.value}")
-        self.stdout.write(f"replayed {replayed} dead letter(s)")
+                replayed = dead_letter_replay(letter=letter)
+            except ReplayFailed as exc:
+                raise CommandError(f"{exc}; {count} replayed before it. Fix the cause and run replay again.") from exc
+            count += 1
+            self.stdout.write(str(replayed))
+        self.stdout.write(f"replayed {count} dead letter(s)")
