@@ -123,6 +123,10 @@ def staff_account_sync(*, remote: user_pb2.User) -> _User | None:
     """
     user_model = get_user_model()
     remote_id = uuid.UUID(remote.id)
+    longest = getattr(user_model._meta.get_field(user_model.USERNAME_FIELD), "max_length", None)
+    if longest is not None and len(remote.email) > longest:
+        logger.error("back-office sign-in of %s refused: longer than a local username (%d)", remote.email, longest)
+        return None
     profile: dict[str, Any] = {
         user_model.USERNAME_FIELD: remote.email,
         "email": remote.email,

@@ -173,6 +173,16 @@ def test_a_local_account_with_the_staff_email_is_never_taken_over(client, user_s
     assert not StaffAccount.objects.exists()
 
 
+def test_an_email_too_long_for_a_local_username_is_refused_not_a_crash(client, user_svc):
+    email = f"{'s' * 140}@example.com"
+    user_svc.service.add(email)
+
+    response = sign_in(client, email)
+
+    assert response.status_code == 200
+    assert not User.objects.exists()
+
+
 def test_a_createsuperuser_account_still_signs_in(client, user_svc):
     User.objects.create_superuser("root", "root@example.com", "emergency-pass-42")
 
