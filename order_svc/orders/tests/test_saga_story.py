@@ -163,3 +163,16 @@ def test_story_text_joins_the_other_services_parts_and_names_those_that_did_not_
     assert "  product service did not answer (UNAVAILABLE: " in text
     assert "  user service did not answer (UNAVAILABLE: " in text
     assert text.splitlines()[-1].startswith("Waiting on: order.placed is not in the order outbox")
+
+
+def test_the_order_admin_page_shows_the_saga_story_across_services(fake_inventory, admin_client):
+    order = make_order()
+
+    response = admin_client.get(f"/admin/orders/order/{order.pk}/change/")
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"Order {order.id}: pending, customer " in page
+    assert "inventory  reservation reserved: 2 x MUG-1" in page
+    assert "product service did not answer (UNAVAILABLE: " in page
+    assert '<pre class="saga-story"' in page
