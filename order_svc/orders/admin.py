@@ -80,7 +80,8 @@ class OrderAdmin(admin.ModelAdmin[Order]):
     @admin.display(description="Saga story")
     def saga_story(self, order: Order) -> str:
         """Oldest first, from every domain service (over gRPC, 2 s each); a silent service is named, not fatal."""
-        return format_html('<pre class="saga-story" style="white-space: pre-wrap">{}</pre>', story_text(order_id=order.id))
+        story = story_text(order_id=order.id)
+        return format_html('<pre class="saga-story" style="white-space: pre-wrap">{}</pre>', story)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # orders are placed through the API, which prices them
