@@ -24,6 +24,7 @@ from ops import monitor
 from ops.isolated import Stack, free_port
 from ops.paths import ProvisionError
 from shared.testing import wait_until
+from tests.test_compose import ALERTS
 
 pytestmark = pytest.mark.e2e
 
@@ -32,15 +33,6 @@ DASHBOARDS = ROOT / "compose" / "grafana" / "dashboards"
 SCRAPE_INTERVAL_SECONDS = 5
 # Grafana's built-in variables, as Grafana would fill them for a 1-hour view at this scrape interval.
 BUILTIN_VARIABLES = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
-ALERTS = {
-    "ServiceDown",
-    "HighErrorRatio",
-    "GrpcErrors",
-    "ConsumerLagHigh",
-    "OutboxStuck",
-    "DeadLettersGrowing",
-    "OrderStuckPending",
-}
 PASSWORD = "correct-horse-battery-42"
 
 

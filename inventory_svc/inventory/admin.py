@@ -24,6 +24,7 @@ from inventory.models import Movement, Reservation, ReservationLine, StockItem
 from inventory.selectors import LOW_STOCK
 from inventory.serializers import MAX_ADJUSTMENT
 from inventory.services import stock_adjust, stock_item_set_low_stock_threshold
+from shared.admin import ReadOnlyAdmin
 from shared.errors import DomainError
 
 
@@ -128,21 +129,8 @@ class StockItemAdmin(admin.ModelAdmin[StockItem]):
         return False
 
 
-class ReadOnlyAdmin(admin.ModelAdmin[Any]):
-    """Records that are written only by the services: viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(Movement)
-class MovementAdmin(ReadOnlyAdmin):
+class MovementAdmin(ReadOnlyAdmin[Movement]):
     """The ledger (append-only)."""
 
     list_display = [
@@ -173,7 +161,7 @@ class ReservationLineInline(admin.TabularInline[ReservationLine, Reservation]):
 
 
 @admin.register(Reservation)
-class ReservationAdmin(ReadOnlyAdmin):
+class ReservationAdmin(ReadOnlyAdmin[Reservation]):
     list_display = ["order_id", "state", "created_at", "updated_at"]
     list_filter = ["state"]
     search_fields = ["=order_id"]

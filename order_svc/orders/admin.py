@@ -18,6 +18,7 @@ from orders.errors import IllegalTransition
 from orders.models import Customer, Order, OrderLine, OrderStatus, StatusHistory
 from orders.selectors import order_list_with_customer_email
 from orders.services import order_transition
+from shared.admin import ReadOnlyAdmin
 from shared.admin_auth import staff_remote_id
 from shared.saga import story_text
 
@@ -123,19 +124,10 @@ class OrderAdmin(admin.ModelAdmin[Order]):
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin[Customer]):
+class CustomerAdmin(ReadOnlyAdmin[Customer]):
     """The projection of user events: read-only, the user service owns these facts."""
 
     list_display = ["email", "id", "role", "is_active", "updated_at"]
     list_filter = ["role", "is_active"]
     search_fields = ["email", "id"]
     readonly_fields = ["id", "email", "role", "is_active", "updated_at"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
