@@ -21,6 +21,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 
 from ops.browser import ensure_chromium
 from ops.isolated import Stack
@@ -84,7 +86,10 @@ def admin_sign_in(driver: WebDriver, stack: Stack, service: str, email: str, pas
     driver.get(stack.url(service, "/admin/login/?next=/admin/"))
     driver.find_element(By.NAME, "username").send_keys(email)
     driver.find_element(By.NAME, "password").send_keys(password)
-    driver.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    submit = driver.find_element(By.CSS_SELECTOR, "input[type=submit]")
+    submit.click()
+    # click() may return before the browser has left the login page: wait for the answer's page.
+    WebDriverWait(driver, 30).until(staleness_of(submit))
 
 
 def signed_in(driver: WebDriver) -> bool:
