@@ -296,12 +296,16 @@ def _timeline(story: Mapping[str, Any]) -> Iterable[tuple[str | None, str, str]]
         yield (
             event["created_at"],
             event["service"],
-            f"outbox {event['type']} {event['event_id']} {event['state']}{sent} (attempts {event['attempts']}{error})",
+            f"outbox {event['type']} {event['event_id']} {event['state']}{sent} "
+            f"(failed publish attempts {event['attempts']}{error})",
         )
     for row in story["applied"]:
         yield row["processed_at"], row["service"], f"applied {row['type']} {row['event_id']}"
+    applied = {(row["service"], row["event_id"]) for row in story["applied"]}
     for letter in story["dead_letters"]:
         replayed = f", replayed {letter['replayed_at']} ({letter['replay_outcome']})" if letter["replayed"] else ""
+        if not letter["replayed"] and (letter["service"], letter["event_id"]) in applied:
+            replayed = ", its event applied since (re-driven)"
         yield (
             letter["dead_lettered_at"],
             letter["service"],

@@ -183,6 +183,15 @@ def test_a_replayed_dead_letter_no_longer_explains_the_wait():
     assert waiting_on(story).startswith("inventory to apply order.placed (published ")
 
 
+def test_a_dead_letter_whose_event_was_applied_since_says_so_in_the_text():
+    dead = letter("inventory", "order.placed", PLACED_ID, "boom")
+    story = merge([order_part(events=[PLACED]), inventory_part(inbox=[PLACED_APPLIED], letters=[dead])])
+
+    (line,) = [line for line in render(story).splitlines() if "dead letter" in line]
+    assert "its event applied since (re-driven)" in line
+    assert "(failed publish attempts 0)" in render(story)
+
+
 def test_an_answer_not_applied_by_the_order_service_resends_the_answer_from_the_inventory_outbox():
     story = merge([order_part(events=[PLACED]), inventory_part(events=[RESERVED], inbox=[PLACED_APPLIED])])
     step = next_step(story)
