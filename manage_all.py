@@ -99,6 +99,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/")
     for spec in ALL_SERVICES:
         print(f"  {spec.name:<9} admin      http://127.0.0.1:{spec.http_port}/admin/")
+    print("  every admin: sign in as a staff user of the user service (demo: staff@example.com / demo-pass-123)")
+    print("  an order's whole story: python manage_all.py saga ORDER_ID   (stuck ones: saga --stuck)")
     if ready and os.environ.get("MONITORING", "").lower() in {"1", "true", "yes"}:
         print()
         return cmd_monitor(args)
