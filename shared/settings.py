@@ -163,7 +163,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "REST_FRAMEWORK": {
             "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"]
             + (["rest_framework.renderers.BrowsableAPIRenderer"] if debug else []),
-            "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+            "DEFAULT_PARSER_CLASSES": ["shared.parsers.JSONParser"],
             "DEFAULT_AUTHENTICATION_CLASSES": ["shared.jwt_auth.JWTAuthentication"],
             "DEFAULT_PERMISSION_CLASSES": ["shared.access.RouteAccess"],
             "UNAUTHENTICATED_USER": None,
