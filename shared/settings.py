@@ -110,6 +110,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "shared.middleware.RequestIdMiddleware",
             "shared.middleware.ProblemJsonMiddleware",
+            "shared.query.QueryCleaningMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
