@@ -12,6 +12,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``KAFKA_BOOTSTRAP_SERVERS`` default ``127.0.0.1:9092``; ``KAFKA_TOPIC_PREFIX`` (isolation)
 ``HTTP_PORT`` / ``GRPC_PORT`` this process's ports (defaults from :mod:`shared.services`)
 ``<NAME>_SVC_URL`` / ``<NAME>_SVC_GRPC`` where the other services answer
+``PUBLIC_BASE_URL``       where clients reach the shop, for links in answers (pagination); default the gateway's URL
 ``JWT_PUBLIC_KEY_PATH``   the RS256 public key services verify tokens with
 ``LOG_LEVEL``             default ``INFO``; logs are JSON lines on stderr
 ``TEST_DATABASE_SUFFIX``  appended to test database names, so concurrent test runs can share a server
@@ -23,6 +24,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -65,6 +67,17 @@ def test_database_suffix() -> str:
     return env_str("TEST_DATABASE_SUFFIX", "")
 
 
+def public_base_url(*, default: str) -> str:
+    """``PUBLIC_BASE_URL``: where clients reach the shop (links in answers point there), checked at start-up."""
+    url = env_str("PUBLIC_BASE_URL", default)
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+        raise ImproperlyConfigured(
+            f"PUBLIC_BASE_URL must be an http(s) URL such as https://shop.example (got {url!r})."
+        )
+    return url
+
+
 def admin_backends(service: str) -> list[str]:
     """Who may sign into ``service``'s admin: user_svc staff (shared.admin_auth), then local accounts.
 
@@ -97,6 +110,10 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
     database.setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5)
     # TEST_DATABASE_SUFFIX lets two test runs share one Postgres server without sharing databases.
     database["TEST"] = {"NAME": f"test_{database['NAME']}{test_database_suffix()}"}
+
+    service_urls = {
+        other.name: env_str(f"{other.env_prefix}URL", f"http://127.0.0.1:{other.http_port}") for other in ALL_SERVICES
+    }
 
     settings: dict[str, Any] = {
         "SERVICE_NAME": service,
@@ -197,10 +214,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "JWT_ISSUER": env_str("JWT_ISSUER", "shop-user-svc"),
         "JWT_AUDIENCE": env_str("JWT_AUDIENCE", "shop"),
         "JWT_LEEWAY_SECONDS": env_int("JWT_LEEWAY_SECONDS", 5),
-        "SERVICE_URLS": {
-            other.name: env_str(f"{other.env_prefix}URL", f"http://127.0.0.1:{other.http_port}")
-            for other in ALL_SERVICES
-        },
+        "SERVICE_URLS": service_urls,
+        "PUBLIC_BASE_URL": public_base_url(default=service_urls["gateway"]),
         "SERVICE_GRPC_TARGETS": {
             other.name: env_str(f"{other.env_prefix}GRPC", f"127.0.0.1:{other.grpc_port}")
             for other in ALL_SERVICES
