@@ -4,7 +4,10 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set (``ops/stack.py`` sets it), the workers wr
 to files in that folder and ``/metrics`` adds up every worker's (prometheus_client's multiprocess mode).
 """
 
+import ctypes
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,27 @@ def on_starting(server: Any) -> None:
     for leftover in path.iterdir():
         if leftover.is_file():
             leftover.unlink()
+
+
+# prctl(2): deliver a signal to this process when the thread that forked it dies.
+PR_SET_PDEATHSIG = 1
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Makes the worker die with its master.
+
+    A master killed with SIGKILL cannot stop its workers, and orphaned workers keep the
+    listening socket: requests queue on it unanswered and the restarted master cannot
+    bind. Linux only; elsewhere the supervisor kills the old process group before a restart.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != server.pid:
+        # The master died between fork and prctl: the signal will never come.
+        os._exit(1)
 
 
 def child_exit(server: Any, worker: Any) -> None:

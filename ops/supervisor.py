@@ -57,6 +57,7 @@ class Supervisor:
                 if child.process is not None and child.process.poll() is not None:
                     delay = self._restart_delay(child, ran=now - child.started_at)
                     self._log(f"{child.spec.name} exited with {child.process.returncode}; restarting in {delay:.0f}s")
+                    self._kill_leftovers(child.process.pid)
                     child.process = None
                     child.next_start = now + delay
                     child.restarts += 1
@@ -96,9 +97,25 @@ class Supervisor:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own process group, so whatever it leaves behind when it dies can be killed with it.
+            start_new_session=True,
         )
         log.close()
         child.started_at = time.monotonic()
+
+    def _kill_leftovers(self, pid: int) -> None:
+        """Kills what is left of a dead child's process group before it is started again.
+
+        A gunicorn master killed with SIGKILL leaves its workers running, still holding the
+        listening socket: they would take requests nobody answers and keep the new master from
+        binding. The workers also die with their master (``ops/gunicorn_conf.py``), this is the
+        net for anything else a child started.
+        """
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self._log(f"killed what was left of process group {pid}")
 
     def _stop_all(self) -> None:
         running = [child.process for child in self.children if child.process and child.process.poll() is None]
