@@ -4,6 +4,9 @@ Before anything is forwarded the request passes the gateway's checks (access,
 rate limit, body); the ``Authorization`` header travels on unchanged, as the
 services verify it again. Upstream failures become the gateway's own
 problem+json: timeout 504, connection refused 503, any other transport failure 502.
+A request that is safe to send twice (GET, HEAD, a POST with an Idempotency-Key)
+is sent once more, on a new connection, when the upstream closed or reset the
+connection before answering; any other request gets the 502.
 """
 
 from __future__ import annotations
@@ -41,8 +44,16 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+# An upstream that closed or reset the connection before answering: on a kept-alive connection
+# this is usually the upstream's keep-alive timeout or a restarted worker, not a refusal.
+CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 _client: httpx.Client | None = None
+_fresh_client: httpx.Client | None = None
 _client_lock = threading.Lock()
+
+
+def _timeout() -> httpx.Timeout:
+    return httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT, connect=2.0)
 
 
 def client() -> httpx.Client:
@@ -51,11 +62,28 @@ def client() -> httpx.Client:
     with _client_lock:
         if _client is None:
             _client = httpx.Client(
-                timeout=httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT, connect=2.0),
+                timeout=_timeout(),
                 limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
                 follow_redirects=False,
             )
         return _client
+
+
+def fresh_client() -> httpx.Client:
+    """A client that keeps no connection, for the one retry: the pool may hold more stale ones."""
+    global _fresh_client
+    with _client_lock:
+        if _fresh_client is None:
+            _fresh_client = httpx.Client(
+                timeout=_timeout(), limits=httpx.Limits(max_keepalive_connections=0), follow_redirects=False
+            )
+        return _fresh_client
+
+
+def is_retry_safe(request: HttpRequest) -> bool:
+    """Whether sending the request twice does no harm: a read, or a POST the upstream deduplicates by its key."""
+    method = request.method or "GET"
+    return method in ("GET", "HEAD") or (method == "POST" and bool(request.headers.get("Idempotency-Key")))
 
 
 def forwarded_headers(request: HttpRequest) -> dict[str, str]:
@@ -99,8 +127,15 @@ def forward(request: HttpRequest) -> HttpResponse:
 def send_upstream(request: HttpRequest, route: Route, body: bytes) -> HttpResponse:
     """The upstream's answer as the gateway's, or a problem+json when the upstream failed."""
     upstream = settings.SERVICE_URLS[route.service].rstrip("/") + request.get_full_path()
+    method, headers = request.method or "GET", forwarded_headers(request)
     try:
-        answer = client().request(request.method or "GET", upstream, content=body, headers=forwarded_headers(request))
+        try:
+            answer = client().request(method, upstream, content=body, headers=headers)
+        except CONNECTION_LOST as exc:
+            if not is_retry_safe(request):
+                raise
+            logger.info("upstream %s dropped the connection (%s); retrying once on a new one", route.service, exc)
+            answer = fresh_client().request(method, upstream, content=body, headers=headers)
     except httpx.TimeoutException:
         logger.warning("upstream %s timed out", route.service)
         return problem_response(504, detail=f"The {route.service} service did not answer in time.")

@@ -77,3 +77,49 @@ def test_unrouted_api_path_is_404_and_not_forwarded(client, upstreams):
     response = client.get("/api/v1/secrets")
     assert response.status_code == 404
     assert all(not upstream.requests for upstream in upstreams.values())
+
+
+def test_get_is_retried_once_on_a_new_connection_when_a_pooled_one_was_closed(client, upstreams):
+    products = upstreams["product"]
+    products.drop_reused_connections = True
+    assert client.get("/api/v1/products").status_code == 200  # leaves a kept-alive connection in the pool
+
+    response = client.get("/api/v1/products?page=2")
+
+    assert response.status_code == 200
+    assert [seen["path"] for seen in products.requests] == [
+        "/api/v1/products",
+        "/api/v1/products?page=2",  # dropped on the pooled connection
+        "/api/v1/products?page=2",  # answered on the new one
+    ]
+
+
+def test_post_with_idempotency_key_is_retried_once_when_a_pooled_connection_was_closed(client, upstreams):
+    orders = upstreams["order"]
+    orders.drop_reused_connections = True
+    token = mint(role="customer")
+    assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
+
+    response = client.post(
+        "/api/v1/orders", data=b"{}", content_type="application/json", HTTP_IDEMPOTENCY_KEY="key-7", **bearer(token)
+    )
+
+    assert response.status_code == 200
+    assert [(seen["method"], seen["headers"].get("Idempotency-Key")) for seen in orders.requests] == [
+        ("GET", None),
+        ("POST", "key-7"),
+        ("POST", "key-7"),
+    ]
+
+
+def test_post_without_idempotency_key_is_never_retried(client, upstreams):
+    orders = upstreams["order"]
+    orders.drop_reused_connections = True
+    token = mint(role="customer")
+    assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
+
+    response = client.post("/api/v1/orders", data=b"{}", content_type="application/json", **bearer(token))
+
+    assert response.status_code == 502
+    assert response["Content-Type"] == "application/problem+json"
+    assert [seen["method"] for seen in orders.requests] == ["GET", "POST"]
