@@ -86,16 +86,30 @@ def is_retry_safe(request: HttpRequest) -> bool:
     return method in ("GET", "HEAD") or (method == "POST" and bool(request.headers.get("Idempotency-Key")))
 
 
-def forwarded_headers(request: HttpRequest) -> dict[str, str]:
+def forwarded_headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
+    """The headers to send upstream, as the bytes the client sent.
+
+    WSGI hands header values over decoded as latin-1, so encoding them back as
+    latin-1 gives the original bytes; letting the HTTP client encode them as
+    ASCII failed (500) on any non-ASCII byte, as in ``User-Agent: Café-App``.
+    Raises :class:`Refused` (400) for a value that is no bytes at all, which
+    only a caller other than a WSGI server can hand over.
+    """
     replaced = {"x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
-    headers = {name: value for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP | replaced}
+    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP | replaced]
     client_ip = request.META.get("REMOTE_ADDR", "")
     prior = request.headers.get("X-Forwarded-For")
-    headers["X-Forwarded-For"] = f"{prior}, {client_ip}" if prior else client_ip
-    headers["X-Forwarded-Host"] = request.get_host()
-    headers["X-Forwarded-Proto"] = request.scheme or "http"
-    headers["X-Request-ID"] = request_id_var.get()
-    return headers
+    headers.append(("X-Forwarded-For", f"{prior}, {client_ip}" if prior else client_ip))
+    headers.append(("X-Forwarded-Host", request.get_host()))
+    headers.append(("X-Forwarded-Proto", request.scheme or "http"))
+    headers.append(("X-Request-ID", request_id_var.get()))
+    encoded = []
+    for name, value in headers:
+        try:
+            encoded.append((name.encode("latin-1"), value.encode("latin-1")))
+        except UnicodeEncodeError:
+            raise Refused(400, f"The {name} header is not a valid header value.", code="invalid-header") from None
+    return encoded
 
 
 @csrf_exempt
@@ -115,19 +129,23 @@ def forward(request: HttpRequest) -> HttpResponse:
         if decision is not None:
             limit_headers = rate_limit_headers(decision)
         body = checked_body(request)
+        headers = forwarded_headers(request)
     except Refused as refusal:
         response: HttpResponse = refusal.response()
     else:
-        response = send_upstream(request, route, body)
+        response = send_upstream(request, route, body, headers)
     for name, value in limit_headers.items():
         response[name] = value
     return response
 
 
-def send_upstream(request: HttpRequest, route: Route, body: bytes) -> HttpResponse:
-    """The upstream's answer as the gateway's, or a problem+json when the upstream failed."""
+def send_upstream(request: HttpRequest, route: Route, body: bytes, headers: list[tuple[bytes, bytes]]) -> HttpResponse:
+    """The upstream's answer as the gateway's, or a problem+json when the upstream failed.
+
+    The answer's headers travel as bytes too (latin-1 is how Django writes them out again).
+    """
     upstream = settings.SERVICE_URLS[route.service].rstrip("/") + request.get_full_path()
-    method, headers = request.method or "GET", forwarded_headers(request)
+    method = request.method or "GET"
     try:
         try:
             answer = client().request(method, upstream, content=body, headers=headers)
@@ -146,7 +164,8 @@ def send_upstream(request: HttpRequest, route: Route, body: bytes) -> HttpRespon
         logger.warning("upstream %s failed: %s", route.service, exc)
         return problem_response(502, detail=f"The {route.service} service gave a bad answer.")
     response = HttpResponse(answer.content, status=answer.status_code)
-    for name, value in answer.headers.multi_items():
+    for raw_name, raw_value in answer.headers.raw:
+        name = raw_name.decode("latin-1")
         if name.lower() not in HOP_BY_HOP and name.lower() != "content-encoding":
-            response[name] = value
+            response[name] = raw_value.decode("latin-1")
     return response

@@ -46,6 +46,8 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                     "method": self.command,
                     "path": self.path,
                     "headers": dict(self.headers.items()),
+                    # http.server decodes header lines as latin-1: encoding back gives the bytes received.
+                    "raw_headers": {name.lower(): value.encode("latin-1") for name, value in self.headers.items()},
                     "body": self.rfile.read(length) if length else b"",
                 }
             )

@@ -123,3 +123,29 @@ def test_post_without_idempotency_key_is_never_retried(client, upstreams):
     assert response.status_code == 502
     assert response["Content-Type"] == "application/problem+json"
     assert [seen["method"] for seen in orders.requests] == ["GET", "POST"]
+
+
+def test_non_ascii_header_bytes_travel_upstream_unchanged(client, upstreams):
+    # WSGI hands header bytes over decoded as latin-1: "Café" sent as UTF-8 arrives as "CafÃ©".
+    utf8_as_wsgi_gives_it = "Café-App/1.0".encode().decode("latin-1")
+    response = client.get("/api/v1/products?page_size=1", HTTP_USER_AGENT=utf8_as_wsgi_gives_it)
+    assert response.status_code == 200
+    (seen,) = upstreams["product"].requests
+    assert seen["raw_headers"]["user-agent"] == "Café-App/1.0".encode()
+
+
+def test_header_that_is_not_bytes_is_refused_with_400(client, upstreams):
+    response = client.get("/api/v1/products", HTTP_X_NOTE="snow ☃")  # only a test client can send this
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "X-Note" in response.json()["detail"]
+    assert not upstreams["product"].requests
+
+
+def test_non_ascii_bytes_in_an_upstream_answer_header_pass_through(client, upstreams):
+    # http.server writes header text as latin-1: this sends the UTF-8 bytes of "Café €".
+    utf8_bytes = "Café €".encode().decode("latin-1")
+    upstreams["product"].headers = {"Content-Type": "application/json", "X-Label": utf8_bytes}
+    response = client.get("/api/v1/products")
+    assert response.status_code == 200
+    assert response.headers["X-Label"].encode("latin-1") == "Café €".encode()
