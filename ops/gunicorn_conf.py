@@ -13,9 +13,14 @@ from typing import Any
 
 from prometheus_client import multiprocess
 
+# gunicorn runs with --chdir <service>: the repository root is what makes ``ops`` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ops.gunicorn_worker import ProblemJsonWorker
+
 bind = f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+worker_class = ProblemJsonWorker  # gthread, with problem+json for its own 400/414/431
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 10

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 from ops.isolated import Stack, start_stack  # noqa: E402
+from ops.stack import ProcessSpec  # noqa: E402
+from ops.supervisor import launch, read_state, shutdown  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +42,25 @@ def staff(stack: Stack) -> dict[str, str]:
     from tests.shop import staff_headers
 
     return staff_headers(stack)
+
+
+def child_pid(state_file: Path, name: str) -> int | None:
+    state = read_state(state_file) or {}
+    entry = state.get("pids", {}).get(name) or {}
+    return entry.get("pid")
+
+
+@pytest.fixture
+def supervised(tmp_path: Path) -> Iterator[Callable[[ProcessSpec], Path]]:
+    """Starts processes under a real ops.supervisor of their own; stops it after the test."""
+    state_file = tmp_path / "run" / "stack.json"
+    started: list[Path] = []
+
+    def start(spec: ProcessSpec) -> Path:
+        launch([spec], state_file=state_file, log_dir=tmp_path / "logs", python=sys.executable)
+        started.append(state_file)
+        return state_file
+
+    yield start
+    for state in started:
+        assert shutdown(state)
