@@ -41,6 +41,8 @@ class Decision:
     remaining: int
     retry_after: int  # seconds until a token is back (0 when allowed)
     limit: Limit
+    # Seconds since the bucket last changed (by :func:`peek`; infinite for a bucket never spent from).
+    idle_seconds: float = math.inf
 
     @property
     def reset_seconds(self) -> int:
@@ -81,4 +83,4 @@ def peek(key: str, limit: Limit) -> Decision:
     elapsed = (timezone.now() - bucket.updated_at).total_seconds()
     tokens = min(limit.capacity, bucket.tokens + elapsed * limit.rate)
     retry_after = 0 if tokens >= 1 else max(1, math.ceil((1 - tokens) / limit.rate))
-    return Decision(tokens >= 1, max(0, math.floor(tokens)), retry_after, limit)
+    return Decision(tokens >= 1, max(0, math.floor(tokens)), retry_after, limit, idle_seconds=elapsed)

@@ -14,4 +14,6 @@ class UsersConfig(AppConfig):
         try:
             login_limits()  # a malformed limit stops the process here rather than failing every sign-in
         except ValueError as exc:
-            raise ImproperlyConfigured(f"LOGIN_FAILURES_PER_EMAIL and _PER_CLIENT are count/seconds: {exc}") from exc
+            raise ImproperlyConfigured(
+                f"LOGIN_FAILURES_PER_EMAIL_AND_CLIENT, _PER_EMAIL and _PER_CLIENT are count/seconds: {exc}"
+            ) from exc

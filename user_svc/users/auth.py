@@ -1,18 +1,31 @@
 """Signing in and out: issuing, rotating and revoking token pairs, throttling failed sign-ins, and
 checking staff credentials for the back office (every service's admin, over gRPC).
 
-Failed sign-ins spend tokens from two buckets (:mod:`shared.ratelimit`, in this service's
-database): one per email, against guessing one account's password, and one per client
-address, against trying one password on many accounts. While either is empty, sign-in is
-refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the right password, so an
-attacker cannot tell a hit from a block. A successful sign-in spends nothing.
+Failed sign-ins spend tokens from three buckets (:mod:`shared.ratelimit`, in this service's
+database), so that guessing is bounded without handing an attacker a way to lock the owner out:
+
+- per (email, client address), small (``LOGIN_FAILURES_PER_EMAIL_AND_CLIENT``, 5/900): the one
+  that stops an attacker guessing one account from one address. Refilling at capacity/period, it
+  lets at most ``capacity + capacity * 3600 / period`` guesses per hour through (25 by default).
+  The owner at another address has their own bucket, so they still get in while it is empty.
+- per email, much larger (``LOGIN_FAILURES_PER_EMAIL``, 40/3600), against guessing from many
+  addresses: the first half of it is free, then each further failure must wait twice as long after
+  the previous one (2 s, 4 s, ... at most :data:`ACCOUNT_DELAY_CAP_SECONDS`). A delay, never a
+  lockout: the owner waits minutes at worst, and a distributed attacker gets a few guesses an hour.
+- per client address (``LOGIN_FAILURES_PER_CLIENT``, 100/3600), against trying one password on many
+  accounts; large, because many honest people can share one address (NAT).
+
+While a bucket refuses, sign-in is refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the
+right password, so an attacker cannot tell a hit from a block. A successful sign-in spends nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
@@ -20,7 +33,7 @@ from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from shared.ratelimit import Limit, peek, take
+from shared.ratelimit import Decision, Limit, peek, take
 from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
 from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pair_for
@@ -28,26 +41,50 @@ from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pa
 logger = logging.getLogger(__name__)
 
 
-def login_limits() -> tuple[Limit, Limit]:
-    """Failed sign-ins allowed per email and per client address (settings ``LOGIN_FAILURES_PER_*``)."""
-    return Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL), Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT)
+# The longest wait the per-email delays grow to: long enough to make distributed guessing slow,
+# short enough that the owner of an attacked account is never locked out for long.
+ACCOUNT_DELAY_CAP_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed sign-ins allowed (settings ``LOGIN_FAILURES_PER_*``; see the module docstring)."""
+
+    per_email_and_client: Limit
+    per_email: Limit
+    per_client: Limit
+
+
+def login_limits() -> LoginLimits:
+    """The failed sign-in limits from settings; raises ValueError for a malformed one."""
+    return LoginLimits(
+        per_email_and_client=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT),
+        per_email=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL),
+        per_client=Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT),
+    )
 
 
 def auth_check_credentials(*, email: str, password: str, client_address: str) -> User:
     """The active account with these credentials, with failed sign-ins throttled.
 
-    The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`)
-    and the back office (:func:`auth_authenticate_staff`, over gRPC) both call it, so failures at
-    either spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while too many
-    sign-ins failed for this email or from this client, and :class:`~users.errors.AuthenticationRefused`
-    for a wrong email or password or a deactivated account (one answer for all three: nothing to
-    enumerate).
+    The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`),
+    this service's admin (:class:`users.authentication.ThrottledModelBackend`) and the back office
+    of every other service (:func:`auth_authenticate_staff`, over gRPC) all call it, so failures at
+    any of them spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while a bucket
+    refuses (see the module docstring), and :class:`~users.errors.AuthenticationRefused` for a wrong
+    email or password or a deactivated account (one answer for all three: nothing to enumerate).
     """
     email = normalize_email(email)
-    per_email, per_client = login_limits()
-    buckets = [(_bucket_key("email", email), per_email), (_bucket_key("client", client_address), per_client)]
-    waits = [decision.retry_after for decision in (peek(key, limit) for key, limit in buckets) if not decision.allowed]
-    if waits:
+    limits = login_limits()
+    buckets = [
+        (_bucket_key("email-client", f"{email} {client_address}"), limits.per_email_and_client),
+        (_bucket_key("email", email), limits.per_email),
+        (_bucket_key("client", client_address), limits.per_client),
+    ]
+    pair, account, client = (peek(key, limit) for key, limit in buckets)
+    waits = [decision.retry_after for decision in (pair, client) if not decision.allowed]
+    waits.append(auth_account_delay(per_email=account))
+    if max(waits) > 0:
         logger.warning("sign-in blocked for %s from %s: too many failures", email, client_address)
         raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=max(waits))
     # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
@@ -60,6 +97,18 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
         logger.warning("failed sign-in for %s from %s", email, client_address)
         raise AuthenticationRefused("The email or password is wrong.")
     return user
+
+
+def auth_account_delay(*, per_email: Decision) -> int:
+    """Seconds this email's next sign-in must still wait: 0 while under half its failures are spent,
+    then doubling with each further failure since the last one (capped), or until a token is back."""
+    if not per_email.allowed:
+        return per_email.retry_after
+    beyond_free = (per_email.limit.capacity - per_email.remaining) - per_email.limit.capacity // 2
+    if beyond_free <= 0:
+        return 0
+    delay = min(ACCOUNT_DELAY_CAP_SECONDS, 2**beyond_free)
+    return max(0, math.ceil(delay - per_email.idle_seconds))
 
 
 def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair:
