@@ -36,7 +36,15 @@ from rest_framework_simplejwt.settings import api_settings
 from shared.ratelimit import Decision, Limit, peek, take
 from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
-from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pair_for
+from users.tokens import (
+    RefreshToken,
+    TokenPair,
+    refresh_token_family,
+    refresh_token_family_if_revoked,
+    refresh_token_family_revoke,
+    refresh_token_revoke,
+    token_pair_for,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -131,24 +139,37 @@ def auth_authenticate_staff(*, email: str, password: str, client_address: str) -
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:
-    """Redeems a refresh token for a new pair; the old refresh token is revoked (rotation).
+    """Redeems a refresh token for a new pair of the same family; the old refresh token is revoked (rotation).
 
     Raises :class:`~users.errors.AuthenticationRefused` for a token that is invalid, expired,
-    already redeemed or revoked, or whose user is deactivated or gone. Of two concurrent
-    redemptions of one token, one wins.
+    already redeemed or revoked, or whose user is deactivated or gone. A token that was already
+    redeemed or revoked also revokes its whole family (:mod:`users.tokens`), so the holder of the
+    current one must sign in again too. Of two concurrent redemptions of one token, one wins, and
+    the loser counts as a reuse.
     """
     token = _refresh_token(refresh)
-    subject = _subject(token) if token is not None else None
-    if token is None or subject is None:
+    if token is None:
+        family = refresh_token_family_if_revoked(refresh)
+        if family is not None:
+            revoked = refresh_token_family_revoke(family=family)
+            logger.warning("revoked refresh token reused: family %s revoked (%d live)", family, revoked)
+        raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
+    subject = _subject(token)
+    if subject is None:
         raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
     with transaction.atomic():
         # The user's row lock orders this against a password change or deactivation revoking all tokens.
         user = User.objects.select_for_update().filter(pk=subject, is_active=True).first()
         if user is None:
             raise AuthenticationRefused("The account of this refresh token is deactivated.")
-        if not refresh_token_revoke(token):
-            raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
-        return token_pair_for(user)
+        if refresh_token_revoke(token):
+            return token_pair_for(user, family=refresh_token_family(token))
+    # Redeemed concurrently a moment ago: a reuse as well.
+    family = refresh_token_family(token)
+    if family is not None:
+        refresh_token_family_revoke(family=family)
+        logger.warning("refresh token redeemed twice at once: family %s revoked", family)
+    raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
 
 
 def auth_sign_out(*, user: User, refresh: str) -> None:

@@ -276,6 +276,36 @@ def test_refresh_returns_a_new_pair_and_the_old_refresh_token_is_then_401(api, c
     assert reused["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_reusing_a_rotated_refresh_token_revokes_the_current_one_of_its_family(api, customer):
+    stolen = token_pair_for(customer)
+    current = refresh(api, stolen.refresh).json()
+
+    reused = refresh(api, stolen.refresh)
+
+    assert reused.status_code == 401
+    assert refresh(api, current["refresh"]).status_code == 401
+
+
+def test_reusing_a_rotated_refresh_token_leaves_other_sign_ins_of_the_user_alone(api, customer):
+    stolen = token_pair_for(customer)
+    other_device = token_pair_for(customer)
+    refresh(api, stolen.refresh)
+
+    refresh(api, stolen.refresh)
+
+    assert refresh(api, other_device.refresh).status_code == 200
+
+
+def test_a_rotated_refresh_token_stays_in_its_family_through_many_rotations(api, customer):
+    first = token_pair_for(customer)
+    second = refresh(api, first.refresh).json()
+    third = refresh(api, second["refresh"]).json()
+
+    refresh(api, first.refresh)
+
+    assert refresh(api, third["refresh"]).status_code == 401
+
+
 def test_refresh_carries_the_current_role_into_the_new_access_token(api, customer):
     old = token_pair_for(customer)
     User.objects.filter(pk=customer.pk).update(role="staff")
@@ -363,8 +393,12 @@ def test_register_sign_in_me_refresh_rotate_logout(api):
 
     second = refresh(api, first["refresh"])
     assert second.status_code == 200
-    assert refresh(api, first["refresh"]).status_code == 401
-
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {second.json()['access']}")
-    assert api.post("/api/v1/auth/logout", {"refresh": second.json()["refresh"]}, format="json").status_code == 204
+    third = refresh(api, second.json()["refresh"])
+    assert third.status_code == 200
     assert refresh(api, second.json()["refresh"]).status_code == 401
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {third.json()['access']}")
+    assert api.post("/api/v1/auth/logout", {"refresh": third.json()["refresh"]}, format="json").status_code == 400
+    fourth = sign_in(api, "flow@example.com", "correct-horse-battery").json()
+    assert api.post("/api/v1/auth/logout", {"refresh": fourth["refresh"]}, format="json").status_code == 204
+    assert refresh(api, fourth["refresh"]).status_code == 401
