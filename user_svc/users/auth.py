@@ -1,39 +1,23 @@
 """Signing in and out: issuing, rotating and revoking token pairs, throttling failed sign-ins, and
 checking staff credentials for the back office (every service's admin, over gRPC).
 
-Failed sign-ins spend tokens from three buckets (:mod:`shared.ratelimit`, in this service's
-database), so that guessing is bounded without handing an attacker a way to lock the owner out:
-
-- per (email, client address), small (``LOGIN_FAILURES_PER_EMAIL_AND_CLIENT``, 5/900): the one
-  that stops an attacker guessing one account from one address. Refilling at capacity/period, it
-  lets at most ``capacity + capacity * 3600 / period`` guesses per hour through (25 by default).
-  The owner at another address has their own bucket, so they still get in while it is empty.
-- per email, much larger (``LOGIN_FAILURES_PER_EMAIL``, 40/3600), against guessing from many
-  addresses: the first half of it is free, then each further failure must wait twice as long after
-  the previous one (2 s, 4 s, ... at most :data:`ACCOUNT_DELAY_CAP_SECONDS`). A delay, never a
-  lockout: the owner waits minutes at worst, and a distributed attacker gets a few guesses an hour.
-- per client address (``LOGIN_FAILURES_PER_CLIENT``, 100/3600), against trying one password on many
-  accounts; large, because many honest people can share one address (NAT).
-
-While a bucket refuses, sign-in is refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the
-right password, so an attacker cannot tell a hit from a block. A successful sign-in spends nothing.
+Failed sign-ins are throttled by :func:`shared.ratelimit.sign_in_wait` (buckets in this service's
+database, per email and client address first, per email only much later, with growing delays; see
+there). While it refuses, sign-in is refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with
+the right password, so an attacker cannot tell a hit from a block. A success spends nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 import uuid
-from dataclasses import dataclass
 
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from shared.ratelimit import Decision, Limit, peek, take
+from shared.ratelimit import sign_in_failed, sign_in_wait
 from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
 from users.tokens import (
@@ -49,29 +33,6 @@ from users.tokens import (
 logger = logging.getLogger(__name__)
 
 
-# The longest wait the per-email delays grow to: long enough to make distributed guessing slow,
-# short enough that the owner of an attacked account is never locked out for long.
-ACCOUNT_DELAY_CAP_SECONDS = 900
-
-
-@dataclass(frozen=True)
-class LoginLimits:
-    """Failed sign-ins allowed (settings ``LOGIN_FAILURES_PER_*``; see the module docstring)."""
-
-    per_email_and_client: Limit
-    per_email: Limit
-    per_client: Limit
-
-
-def login_limits() -> LoginLimits:
-    """The failed sign-in limits from settings; raises ValueError for a malformed one."""
-    return LoginLimits(
-        per_email_and_client=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT),
-        per_email=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL),
-        per_client=Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT),
-    )
-
-
 def auth_check_credentials(*, email: str, password: str, client_address: str) -> User:
     """The active account with these credentials, with failed sign-ins throttled.
 
@@ -83,40 +44,19 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
     email or password or a deactivated account (one answer for all three: nothing to enumerate).
     """
     email = normalize_email(email)
-    limits = login_limits()
-    buckets = [
-        (_bucket_key("email-client", f"{email} {client_address}"), limits.per_email_and_client),
-        (_bucket_key("email", email), limits.per_email),
-        (_bucket_key("client", client_address), limits.per_client),
-    ]
-    pair, account, client = (peek(key, limit) for key, limit in buckets)
-    waits = [decision.retry_after for decision in (pair, client) if not decision.allowed]
-    waits.append(auth_account_delay(per_email=account))
-    if max(waits) > 0:
+    wait = sign_in_wait(account=email, client_address=client_address)
+    if wait:
         logger.warning("sign-in blocked for %s from %s: too many failures", email, client_address)
-        raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=max(waits))
+        raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=wait)
     # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
     # Called directly, not through django.contrib.auth.authenticate(): the configured backend
     # (users.authentication.ThrottledModelBackend) is this function.
     user = ModelBackend().authenticate(None, email=email, password=password)
     if not isinstance(user, User):
-        for key, limit in buckets:
-            take(key, limit)
+        sign_in_failed(account=email, client_address=client_address)
         logger.warning("failed sign-in for %s from %s", email, client_address)
         raise AuthenticationRefused("The email or password is wrong.")
     return user
-
-
-def auth_account_delay(*, per_email: Decision) -> int:
-    """Seconds this email's next sign-in must still wait: 0 while under half its failures are spent,
-    then doubling with each further failure since the last one (capped), or until a token is back."""
-    if not per_email.allowed:
-        return per_email.retry_after
-    beyond_free = (per_email.limit.capacity - per_email.remaining) - per_email.limit.capacity // 2
-    if beyond_free <= 0:
-        return 0
-    delay = min(ACCOUNT_DELAY_CAP_SECONDS, 2**beyond_free)
-    return max(0, math.ceil(delay - per_email.idle_seconds))
 
 
 def auth_sign_in(*, email: str, password: str, client_address: str) -> TokenPair:
@@ -199,8 +139,3 @@ def _subject(token: RefreshToken) -> uuid.UUID | None:
         return uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
     except ValueError:
         return None
-
-
-def _bucket_key(kind: str, value: str) -> str:
-    """Hashed so the bucket table holds no email addresses and any length fits the key column."""
-    return f"login-failures:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"

@@ -11,8 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from shared.jwt_auth import verify_access_token
 from shared.models import OutboxEvent
-from shared.ratelimit import Decision, Limit
-from users.auth import auth_account_delay
+from shared.ratelimit import Decision, Limit, account_delay
 from users.models import User
 from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
@@ -223,12 +222,12 @@ def test_failures_for_one_email_from_many_addresses_delay_its_next_sign_in(api, 
 @pytest.mark.parametrize(
     ("spent", "delay"), [(0, 0), (20, 0), (21, 2), (22, 4), (25, 32), (30, 900), (39, 900), (40, 90)]
 )
-def test_the_per_email_delay_doubles_with_each_failure_past_half_the_limit_and_is_capped(spent, delay):
+def test_the_per_account_delay_doubles_with_each_failure_past_half_the_limit_and_is_capped(spent, delay):
     limit = Limit.parse("40/3600")
     remaining = limit.capacity - spent
     decision = Decision(remaining > 0, remaining, 0 if remaining else 90, limit, idle_seconds=0.0)
 
-    assert auth_account_delay(per_email=decision) == delay
+    assert account_delay(per_account=decision) == delay
 
 
 def test_a_spoofed_x_forwarded_for_does_not_escape_the_client_block_without_trusted_proxies(api, customer, settings):
