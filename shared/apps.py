@@ -9,6 +9,7 @@ class SharedConfig(AppConfig):
 
     def ready(self) -> None:
         from shared import schema  # noqa: F401 - registers the OpenAPI extension
+        from shared.metrics import metrics_allowed_networks
         from shared.ratelimit import login_limits
 
         try:
@@ -17,3 +18,7 @@ class SharedConfig(AppConfig):
             raise ImproperlyConfigured(
                 f"LOGIN_FAILURES_PER_EMAIL_AND_CLIENT, _PER_EMAIL and _PER_CLIENT are count/seconds: {exc}"
             ) from exc
+        try:
+            metrics_allowed_networks()
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS is comma-separated CIDRs: {exc}") from exc

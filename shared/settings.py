@@ -23,6 +23,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
                           of it, growing delays. ``LOGIN_FAILURES_PER_CLIENT``: per client address (100/3600).
                           user_svc applies them to every sign-in, the other services to their admin's local
                           accounts (shared.ratelimit)
+``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "LOGIN_FAILURES_PER_EMAIL_AND_CLIENT": env_str("LOGIN_FAILURES_PER_EMAIL_AND_CLIENT", "5/900"),
         "LOGIN_FAILURES_PER_EMAIL": env_str("LOGIN_FAILURES_PER_EMAIL", "40/3600"),
         "LOGIN_FAILURES_PER_CLIENT": env_str("LOGIN_FAILURES_PER_CLIENT", "100/3600"),
+        "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}
             for name in (
