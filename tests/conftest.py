@@ -27,6 +27,9 @@ from ops.supervisor import launch, read_state, shutdown  # noqa: E402
 def stack() -> Iterator[Stack]:
     # Many tests sign in from 127.0.0.1 within a minute; the gateway's login limit has tests of its own.
     os.environ.setdefault("RATE_LIMIT_LOGIN", "1000/60")
+    # Metrics for 127.0.0.1 only, so a client bound to 127.0.0.2 stands for another network
+    # (tests/test_accounts_flow.py); the monitoring tests scrape from 127.0.0.1.
+    os.environ.setdefault("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
     try:
         started = start_stack("e2e", topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX") or None)
     except RuntimeError as exc:
