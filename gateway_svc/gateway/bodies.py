@@ -6,13 +6,12 @@ away from them, and answers in problem+json as every service would.
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
 
 from gateway.refusals import Refused
+from shared.parsers import InvalidJsonDocument, load_json_document
 
 METHODS_WITH_JSON_BODY = frozenset({"POST", "PUT", "PATCH"})
 
@@ -49,14 +48,15 @@ def checked_body(request: HttpRequest) -> bytes:
             raise Refused(415, f"Send the body as application/json ({came_as}).", code="unsupported-media-type")
         return body
     try:
-        json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:
+        # The services' own rules (shared.parsers), so a body they would refuse stops here already.
+        load_json_document(body)
+    except InvalidJsonDocument as exc:
         raise Refused(
             400,
             "The body is not valid JSON.",
             code="invalid-json",
             title="Invalid request",
-            errors={"body": [str(exc) if isinstance(exc, ValueError) else "nested too deeply"]},
+            errors={"body": [str(exc)]},
         ) from None
     return body
 
@@ -74,8 +74,3 @@ def _declared_length(request: HttpRequest) -> int:
 
 def _too_large(limit: int) -> Refused:
     return Refused(413, f"The request body is larger than {limit} bytes.", code="body-too-large")
-
-
-def _reject_constant(name: str) -> object:
-    # JSON has no NaN or Infinity (RFC 8259); Python's parser would take them, DRF's strict parser would not.
-    raise ValueError(f"{name} is not valid JSON")
