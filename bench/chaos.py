@@ -4,7 +4,8 @@ On a stack of its own (``ops.isolated.start_stack("chaos")``) over a PRIVATE Pos
 PRIVATE Kafka broker on free loopback ports, so stopping them disturbs no one else (the shared
 server and broker other stacks and tests use are never touched):
 
-- ``--customers`` customers place ``--orders`` one-line orders between them, each order under its
+- ``--customers`` customers place ``--orders`` one-line orders between them (spread over at least
+  ``--min-duration`` seconds), each order under its
   own Idempotency-Key, retried with that same key until the shop answers 2xx (or ``--give-up``);
 - meanwhile a random process of the stack is SIGKILLed every ``--kill-every`` seconds, Kafka is
   stopped for ``--kafka-down`` seconds, and Postgres is restarted once;
@@ -64,6 +65,13 @@ def main() -> int:
     parser.add_argument("--kill-every", type=float, default=2.0, metavar="SECONDS")
     parser.add_argument("--kafka-down", type=float, default=20.0, metavar="SECONDS")
     parser.add_argument("--give-up", type=float, default=120.0, metavar="SECONDS", help="per order, retries included")
+    parser.add_argument(
+        "--min-duration",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="orders are spread over at least this long, so the faults hit them",
+    )
     parser.add_argument(
         "--placing-timeout", type=float, default=900.0, metavar="SECONDS", help="no new order is started after this"
     )
@@ -162,6 +170,7 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
     started = time.monotonic()
     work = iter(range(options.orders))
     work_lock = threading.Lock()
+    spacing = options.min_duration / options.orders
 
     def client(customer: Customer) -> None:
         with httpx.Client(timeout=REQUEST_TIMEOUT) as http:
@@ -170,6 +179,7 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
                     number = next(work, None)
                 if number is None or time.monotonic() - started > options.placing_timeout:
                     return
+                time.sleep(max(0.0, started + number * spacing - time.monotonic()))
                 place(http, customer, products[number % len(products)], tally, give_up=options.give_up)
 
     def faults() -> None:
