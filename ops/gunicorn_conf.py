@@ -4,15 +4,23 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set (``ops/stack.py`` sets it), the workers wr
 to files in that folder and ``/metrics`` adds up every worker's (prometheus_client's multiprocess mode).
 """
 
+import ctypes
 import os
+import signal
+import sys
 from pathlib import Path
 from typing import Any
 
 from prometheus_client import multiprocess
 
+# gunicorn runs with --chdir <service>: the repository root is what makes ``ops`` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from ops.gunicorn_worker import ProblemJsonWorker
+
 bind = f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+worker_class = ProblemJsonWorker  # gthread, with problem+json for its own 400/414/431
 threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 10
@@ -34,6 +42,27 @@ def on_starting(server: Any) -> None:
     for leftover in path.iterdir():
         if leftover.is_file():
             leftover.unlink()
+
+
+# prctl(2): deliver a signal to this process when the thread that forked it dies.
+PR_SET_PDEATHSIG = 1
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Makes the worker die with its master.
+
+    A master killed with SIGKILL cannot stop its workers, and orphaned workers keep the
+    listening socket: requests queue on it unanswered and the restarted master cannot
+    bind. Linux only; elsewhere the supervisor kills the old process group before a restart.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != server.pid:
+        # The master died between fork and prctl: the signal will never come.
+        os._exit(1)
 
 
 def child_exit(server: Any, worker: Any) -> None:

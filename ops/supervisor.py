@@ -2,7 +2,7 @@
 
 Reads the process list from ``STATE_FILE`` (written by :func:`launch`), starts
 every process with its output in ``<log_dir>/<name>.log``, restarts one that
-dies (backing off up to 30 s), and on SIGTERM stops them all (SIGTERM, then
+dies (at once when it had run 10 s or more, else backing off up to 30 s), and on SIGTERM stops them all (SIGTERM, then
 SIGKILL after a grace period) and exits. The state file is rewritten with
 each process's pid and restart count, so ``status`` and ``down`` work by pid.
 """
@@ -24,6 +24,8 @@ from ops.stack import ProcessSpec
 
 GRACE_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
+# A process that ran at least this long before dying is restarted at once.
+STABLE_SECONDS = 10.0
 
 
 @dataclass
@@ -53,13 +55,11 @@ class Supervisor:
             changed = False
             for child in self.children:
                 if child.process is not None and child.process.poll() is not None:
-                    self._log(
-                        f"{child.spec.name} exited with {child.process.returncode}; restarting in {child.backoff:.0f}s"
-                    )
+                    delay = self._restart_delay(child, ran=now - child.started_at)
+                    self._log(f"{child.spec.name} exited with {child.process.returncode}; restarting in {delay:.0f}s")
+                    self._kill_leftovers(child.process.pid)
                     child.process = None
-                    child.next_start = now + child.backoff
-                    # A process that ran a while gets a fresh backoff; one that keeps crashing waits longer.
-                    child.backoff = 1.0 if now - child.started_at > 60 else min(child.backoff * 2, MAX_BACKOFF_SECONDS)
+                    child.next_start = now + delay
                     child.restarts += 1
                     changed = True
                 if child.process is None and now >= child.next_start:
@@ -67,8 +67,23 @@ class Supervisor:
                     changed = True
             if changed:
                 self._write_state()
-            time.sleep(0.2)
+            time.sleep(0.1)
         self._stop_all()
+
+    @staticmethod
+    def _restart_delay(child: Child, *, ran: float) -> float:
+        """How long to wait before restarting ``child``, which died after running ``ran`` seconds.
+
+        A process that ran stably comes back at once with its backoff reset, whatever it did
+        before: the decision is taken after the reset, so an old crash loop is not held against
+        it. One that keeps dying young waits 1, 2, 4, ... up to 30 s.
+        """
+        if ran >= STABLE_SECONDS:
+            child.backoff = 1.0
+            return 0.0
+        delay = child.backoff
+        child.backoff = min(child.backoff * 2, MAX_BACKOFF_SECONDS)
+        return delay
 
     def _on_stop(self, signum: int, frame: Any) -> None:
         self.stopping = True
@@ -82,9 +97,25 @@ class Supervisor:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own process group, so whatever it leaves behind when it dies can be killed with it.
+            start_new_session=True,
         )
         log.close()
         child.started_at = time.monotonic()
+
+    def _kill_leftovers(self, pid: int) -> None:
+        """Kills what is left of a dead child's process group before it is started again.
+
+        A gunicorn master killed with SIGKILL leaves its workers running, still holding the
+        listening socket: they would take requests nobody answers and keep the new master from
+        binding. The workers also die with their master (``ops/gunicorn_conf.py``), this is the
+        net for anything else a child started.
+        """
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        self._log(f"killed what was left of process group {pid}")
 
     def _stop_all(self) -> None:
         running = [child.process for child in self.children if child.process and child.process.poll() is None]

@@ -14,7 +14,7 @@ from django.contrib import admin, messages
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from shared.dead_letters import ReplayFailed, dead_letter_replay
+from shared.dead_letters import ReplayFailed, dead_letter_discard, dead_letter_replay
 from shared.models import DeadLetter, OutboxEvent, ProcessedEvent
 
 M = TypeVar("M", bound=Model)
@@ -136,7 +136,7 @@ class DeadLetterAdmin(ReadOnlyAdmin[DeadLetter]):
         "dlq_offset",
         "value",
     ]
-    actions = ["replay"]
+    actions = ["replay", "discard"]
 
     @admin.display(description="reason")
     def short_reason(self, letter: DeadLetter) -> str:
@@ -152,3 +152,9 @@ class DeadLetterAdmin(ReadOnlyAdmin[DeadLetter]):
                 self.message_user(request, str(exc), messages.ERROR)
             else:
                 self.message_user(request, str(replayed), messages.SUCCESS)
+
+    @admin.action(description="Discard (never apply; for messages that can never be applied)")
+    def discard(self, request: HttpRequest, queryset: QuerySet[DeadLetter]) -> None:
+        for letter in queryset.order_by("dead_lettered_at", "id"):
+            discarded = dead_letter_discard(letter=letter, by=f"{request.user.get_username()} in the admin")
+            self.message_user(request, str(discarded), messages.WARNING)

@@ -17,7 +17,9 @@ When user_svc cannot answer a re-check (down, or past the deadline), an open ses
 does not sign every operator out; after that it is refused until user_svc answers again, because
 a deactivation made meanwhile could not be seen. Nothing is changed locally while user_svc is
 unreachable. A new sign-in needs user_svc; when it is down, accounts made here with
-``createsuperuser`` (``ModelBackend``, listed after this backend) still sign in, for emergencies.
+``createsuperuser`` (:class:`ThrottledLocalBackend`, listed after this backend) still sign in, for
+emergencies, behind the same failed sign-in throttle as user_svc's (:func:`shared.ratelimit.sign_in_wait`,
+in this service's database).
 
 user_svc's own admin does not use this backend: its users are local, and ``is_staff`` there follows
 the staff role (``users.services``).
@@ -33,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import BaseBackend, ModelBackend
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
@@ -42,6 +44,7 @@ from django.utils import timezone
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.grpc_client import call, channel
 from shared.models import StaffAccount
+from shared.ratelimit import sign_in_failed, sign_in_wait
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _User  # the configured user model, as django-stubs names it
@@ -81,6 +84,32 @@ class StaffBackend(BaseBackend):
         if account is None:
             return user
         return user if staff_account_recheck(account=account) else None
+
+
+class ThrottledLocalBackend(ModelBackend):
+    """This service's own admin accounts (``createsuperuser``), with failed sign-ins throttled.
+
+    The same scheme as every user_svc sign-in (:mod:`shared.ratelimit`), in this service's database:
+    without it, the one admin login user_svc does not see could be guessed at without limit.
+    While the throttle refuses, the form says so (a ValidationError) and the password is not checked.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> _User | None:
+        if not username or not password:
+            return None
+        account = username.strip().lower()
+        client_address = str(request.META.get("REMOTE_ADDR", "")) if request is not None else ""
+        wait = sign_in_wait(account=account, client_address=client_address)
+        if wait:
+            logger.warning("local admin sign-in blocked for %s from %s: too many failures", account, client_address)
+            raise ValidationError(f"Too many failed sign-ins; try again in {wait} s.", code="throttled")
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None:
+            sign_in_failed(account=account, client_address=client_address)
+            logger.warning("failed local admin sign-in for %s from %s", account, client_address)
+        return user
 
 
 def staff_remote_id(*, user: Any) -> uuid.UUID | None:

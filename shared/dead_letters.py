@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from shared.consumer import Outcome, apply_event
+from shared.consumer import apply_event
 from shared.events import Envelope, InvalidEnvelope
 from shared.models import DeadLetter
 
@@ -40,8 +40,9 @@ class Replayed:
     """What a replay did to one letter, as the command and the admin report it."""
 
     letter: DeadLetter
-    outcome: Outcome  # applied, duplicate (the inbox knew the event) or skipped (no handler here)
-    earlier: bool = False  # replayed before this call; nothing was done now
+    # applied, duplicate (the inbox knew the event), skipped (no handler here), or DISCARDED
+    outcome: str
+    earlier: bool = False  # replayed (or discarded) before this call; nothing was done now
 
     def __str__(self) -> str:
         name = f"#{self.letter.pk} {self.letter.event_type or 'invalid message'}"
@@ -61,7 +62,7 @@ def dead_letter_replay(*, letter: DeadLetter) -> Replayed:
     with transaction.atomic():
         locked = DeadLetter.objects.select_for_update().get(pk=letter.pk)
         if locked.replayed_at is not None:
-            return Replayed(locked, Outcome(locked.replay_outcome), earlier=True)
+            return Replayed(locked, locked.replay_outcome, earlier=True)
         try:
             envelope = Envelope.from_json(locked.value)
             envelope.validate()
@@ -79,4 +80,24 @@ def dead_letter_replay(*, letter: DeadLetter) -> Replayed:
         locked.replayed_at = timezone.now()
         locked.replay_outcome = outcome.value
         locked.save(update_fields=["replayed_at", "replay_outcome"])
-    return Replayed(locked, outcome)
+    return Replayed(locked, outcome.value)
+
+
+DISCARDED = "discarded"
+
+
+def dead_letter_discard(*, letter: DeadLetter, by: str) -> Replayed:
+    """Stamps a letter that can never be applied (e.g. a message that is not an event) as done, unapplied.
+
+    It leaves ``dlq list`` and stops blocking ``dlq replay``; the row keeps the message and says who
+    discarded it. A letter already replayed or discarded is left as it is.
+    """
+    with transaction.atomic():
+        locked = DeadLetter.objects.select_for_update().get(pk=letter.pk)
+        if locked.replayed_at is not None:
+            return Replayed(locked, locked.replay_outcome, earlier=True)
+        locked.replayed_at = timezone.now()
+        locked.replay_outcome = DISCARDED
+        locked.reason = f"{locked.reason}\n(discarded by {by}, never applied)"
+        locked.save(update_fields=["replayed_at", "replay_outcome", "reason"])
+    return Replayed(locked, DISCARDED)

@@ -2,17 +2,22 @@
 
 Shape: ``{"type", "title", "status", "detail", "request_id", "errors"?}``.
 Domain code raises :class:`DomainError` subclasses; unexpected exceptions
-become a bare 500 problem (logged with the traceback, never sent).
+become a bare 500 problem (logged with the traceback, never sent). A database
+that cannot be reached (a restart, a failover, a dropped connection) is not a
+bug of ours: it answers 503 with ``Retry-After``, from a DRF view or anywhere
+else in the request.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import sys
 from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 TYPE_BASE = "https://shop.example/problems/"
+# The database went away under the request; the same request will most likely work a moment later.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+DATABASE_RETRY_AFTER_SECONDS = 1
+DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable for a moment; retry shortly."
 
 
 class DomainError(Exception):
@@ -105,6 +114,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.error("database unavailable in %s: %s", context.get("view").__class__.__name__, exc)
+        body = problem_body(503, detail=DATABASE_UNAVAILABLE_DETAIL, code="database-unavailable")
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        return Response(body, status=503, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
     if not isinstance(exc, exceptions.APIException):
         logger.exception("unhandled error in %s", context.get("view").__class__.__name__)
         body = problem_body(500, detail="The server failed to handle this request; it has been logged.")
@@ -149,6 +163,12 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> JsonR
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    """Django calls this while handling the exception, so ``sys.exc_info()`` names it: a database
+    error raised outside DRF (a middleware, a plain view) still answers 503, not 500."""
+    if isinstance(sys.exc_info()[1], DATABASE_UNAVAILABLE):
+        response = problem_response(503, detail=DATABASE_UNAVAILABLE_DETAIL, code="database-unavailable")
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     return problem_response(500, detail="The server failed to handle this request; it has been logged.")
 
 

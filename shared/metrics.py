@@ -9,13 +9,26 @@ Where each process's metrics are read:
   (:func:`serve_metrics`).
 
 Labels are bounded: event types, consumer groups, registered gRPC methods, status codes; never ids.
+
+Both answer only clients in ``METRICS_ALLOWED_NETWORKS`` (comma-separated CIDRs, loopback by
+default); anyone else gets 403 problem+json. Metrics name internals (routes, event types, backlog
+sizes) an outsider has no business reading, and scraping them costs work. The address checked is
+the socket's peer, never X-Forwarded-For: Prometheus scrapes each process directly, and a header
+is the client's to write.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+from wsgiref.simple_server import WSGIServer, make_server
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -25,12 +38,14 @@ from prometheus_client import (
     Gauge,
     Histogram,
     generate_latest,
-    start_http_server,
+    make_wsgi_app,
 )
+from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from shared.env import env_int, env_str
+from shared.errors import PROBLEM_CONTENT_TYPE, problem_body, problem_response
 
 logger = logging.getLogger(__name__)
 
@@ -114,8 +129,30 @@ def collect_at_scrape(collector: Collector) -> None:
         _scrape_collectors.append(collector)
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+FORBIDDEN_DETAIL = "Metrics are served only to the networks in METRICS_ALLOWED_NETWORKS."
+
+
+def metrics_allowed_networks() -> list[Network]:
+    """``METRICS_ALLOWED_NETWORKS`` parsed; raises ValueError for an entry that is not a CIDR or address."""
+    return [ipaddress.ip_network(entry, strict=False) for entry in settings.METRICS_ALLOWED_NETWORKS]
+
+
+def metrics_client_allowed(*, address: str) -> bool:
+    """Whether a scrape from ``address`` (the socket's peer) is answered; an unparseable one is not."""
+    try:
+        client = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(client, ipaddress.IPv6Address) and client.ipv4_mapped is not None:
+        client = client.ipv4_mapped
+    return any(client in network for network in metrics_allowed_networks())
+
+
 def metrics_view(request: HttpRequest) -> HttpResponse:
     """``/metrics`` of a web process: all its workers' metrics, then the scrape-time collectors."""
+    if not metrics_client_allowed(address=str(request.META.get("REMOTE_ADDR", ""))):
+        return problem_response(403, detail=FORBIDDEN_DETAIL)
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
@@ -131,6 +168,30 @@ def serve_metrics() -> int | None:
     port = env_int("METRICS_PORT", 0)
     if not port:
         return None
-    start_http_server(port, addr=env_str("METRICS_HOST", "127.0.0.1"))
-    logger.info("metrics on :%s/metrics", port)
-    return port
+    server = metrics_server(host=env_str("METRICS_HOST", "127.0.0.1"), port=port)
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    logger.info("metrics on :%s/metrics", server.server_port)
+    return int(server.server_port)
+
+
+def metrics_server(*, host: str, port: int) -> WSGIServer:
+    """prometheus_client's metrics server (not started), with the allowed networks checked in front of it."""
+    return make_server(
+        host, port, only_allowed_networks(make_wsgi_app(REGISTRY)), ThreadingWSGIServer, handler_class=_SilentHandler
+    )
+
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def only_allowed_networks(app: WSGIApp) -> WSGIApp:
+    """``app`` for clients in ``METRICS_ALLOWED_NETWORKS``; 403 problem+json for anyone else."""
+
+    def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if metrics_client_allowed(address=str(environ.get("REMOTE_ADDR", ""))):
+            return app(environ, start_response)
+        body = json.dumps(problem_body(403, detail=FORBIDDEN_DETAIL)).encode()
+        start_response("403 Forbidden", [("Content-Type", PROBLEM_CONTENT_TYPE), ("Content-Length", str(len(body)))])
+        return [body]
+
+    return guarded

@@ -3,13 +3,31 @@
 A bucket holds up to ``capacity`` tokens and refills at ``capacity / period``
 per second. :func:`take` spends a token when there is one; when there is none
 it spends nothing and says how long until there will be.
+
+Also the one failed sign-in throttle (:func:`sign_in_wait`, :func:`sign_in_failed`), used by
+user_svc for every sign-in it checks and by every other service's admin for its local
+(``createsuperuser``) accounts. Failed sign-ins spend tokens from three buckets, so that guessing
+is bounded without handing an attacker a way to lock the owner out:
+
+- per (account, client address), small (``LOGIN_FAILURES_PER_EMAIL_AND_CLIENT``, 5/900): the one
+  that stops an attacker guessing one account from one address. Refilling at capacity/period, it
+  lets at most ``capacity + capacity * 3600 / period`` guesses per hour through (25 by default).
+  The owner at another address has their own bucket, so they still get in while it is empty.
+- per account, much larger (``LOGIN_FAILURES_PER_EMAIL``, 40/3600), against guessing from many
+  addresses: the first half of it is free, then each further failure must wait twice as long after
+  the previous one (2 s, 4 s, ... at most :data:`ACCOUNT_DELAY_CAP_SECONDS`). A delay, never a
+  lockout: the owner waits minutes at worst, and a distributed attacker gets a few guesses an hour.
+- per client address (``LOGIN_FAILURES_PER_CLIENT``, 100/3600), against trying one password on many
+  accounts; large, because many honest people can share one address (NAT).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
@@ -41,6 +59,8 @@ class Decision:
     remaining: int
     retry_after: int  # seconds until a token is back (0 when allowed)
     limit: Limit
+    # Seconds since the bucket last changed (by :func:`peek`; infinite for a bucket never spent from).
+    idle_seconds: float = math.inf
 
     @property
     def reset_seconds(self) -> int:
@@ -81,4 +101,71 @@ def peek(key: str, limit: Limit) -> Decision:
     elapsed = (timezone.now() - bucket.updated_at).total_seconds()
     tokens = min(limit.capacity, bucket.tokens + elapsed * limit.rate)
     retry_after = 0 if tokens >= 1 else max(1, math.ceil((1 - tokens) / limit.rate))
-    return Decision(tokens >= 1, max(0, math.floor(tokens)), retry_after, limit)
+    return Decision(tokens >= 1, max(0, math.floor(tokens)), retry_after, limit, idle_seconds=elapsed)
+
+
+# The longest wait the per-account delays grow to: long enough to make distributed guessing slow,
+# short enough that the owner of an attacked account is never locked out for long.
+ACCOUNT_DELAY_CAP_SECONDS = 900
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed sign-ins allowed (settings ``LOGIN_FAILURES_PER_*``; see the module docstring)."""
+
+    per_email_and_client: Limit
+    per_email: Limit
+    per_client: Limit
+
+
+def login_limits() -> LoginLimits:
+    """The failed sign-in limits from settings; raises ValueError for a malformed one."""
+    return LoginLimits(
+        per_email_and_client=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT),
+        per_email=Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL),
+        per_client=Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT),
+    )
+
+
+def sign_in_wait(*, account: str, client_address: str) -> int:
+    """Seconds before ``account`` may try to sign in from ``client_address`` again; 0: now.
+
+    ``account`` is the normalised login (an email). Spends nothing: only a failure does
+    (:func:`sign_in_failed`), so the right password is refused too while this is not 0, and an
+    attacker cannot tell a hit from a block.
+    """
+    pair, per_account, client = (peek(key, limit) for key, limit in _sign_in_buckets(account, client_address))
+    waits = [decision.retry_after for decision in (pair, client) if not decision.allowed]
+    return max([account_delay(per_account=per_account), *waits])
+
+
+def sign_in_failed(*, account: str, client_address: str) -> None:
+    """Records a failed sign-in of ``account`` from ``client_address`` in all three buckets."""
+    for key, limit in _sign_in_buckets(account, client_address):
+        take(key, limit)
+
+
+def account_delay(*, per_account: Decision) -> int:
+    """Seconds this account's next sign-in must still wait: 0 while under half its failures are spent,
+    then doubling with each further failure since the last one (capped), or until a token is back."""
+    if not per_account.allowed:
+        return per_account.retry_after
+    beyond_free = (per_account.limit.capacity - per_account.remaining) - per_account.limit.capacity // 2
+    if beyond_free <= 0:
+        return 0
+    delay = min(ACCOUNT_DELAY_CAP_SECONDS, 2**beyond_free)
+    return max(0, math.ceil(delay - per_account.idle_seconds))
+
+
+def _sign_in_buckets(account: str, client_address: str) -> list[tuple[str, Limit]]:
+    """Keys hashed so the bucket table holds no email addresses and any length fits the key column."""
+    limits = login_limits()
+    return [
+        (_hashed("login-failures:email-client", f"{account} {client_address}"), limits.per_email_and_client),
+        (_hashed("login-failures:email", account), limits.per_email),
+        (_hashed("login-failures:client", client_address), limits.per_client),
+    ]
+
+
+def _hashed(kind: str, value: str) -> str:
+    return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"

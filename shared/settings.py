@@ -18,6 +18,12 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``ADMIN_STAFF_RECHECK_SECONDS`` how stale an admin session's check with user_svc may get (5); see shared.admin_auth
 ``ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS`` how long an admin session outlives its last check while user_svc
                           cannot answer (30)
+``LOGIN_FAILURES_PER_EMAIL_AND_CLIENT`` ``count/seconds`` failed sign-ins per account from one address (5/900)
+``LOGIN_FAILURES_PER_EMAIL``  ``count/seconds`` failed sign-ins per account from anywhere (40/3600); past half
+                          of it, growing delays. ``LOGIN_FAILURES_PER_CLIENT``: per client address (100/3600).
+                          user_svc applies them to every sign-in, the other services to their admin's local
+                          accounts (shared.ratelimit)
+``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
 """
 
 from __future__ import annotations
@@ -68,13 +74,14 @@ def test_database_suffix() -> str:
 def admin_backends(service: str) -> list[str]:
     """Who may sign into ``service``'s admin: user_svc staff (shared.admin_auth), then local accounts.
 
-    ``ModelBackend`` stays last so ``createsuperuser`` accounts work in an emergency (user_svc down).
+    The local accounts' backend (a throttled ``ModelBackend``) stays last so ``createsuperuser``
+    accounts work in an emergency (user_svc down).
     user_svc's admin has only local users (its staff are its own rows, ``is_staff`` following the
     role), checked behind the sign-in throttle (users.authentication.ThrottledModelBackend).
     """
     if service == "user":
         return ["users.authentication.ThrottledModelBackend"]
-    return ["shared.admin_auth.StaffBackend", "django.contrib.auth.backends.ModelBackend"]
+    return ["shared.admin_auth.StaffBackend", "shared.admin_auth.ThrottledLocalBackend"]
 
 
 def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[str, Any]:
@@ -141,6 +148,12 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "AUTHENTICATION_BACKENDS": admin_backends(service),
         "ADMIN_STAFF_RECHECK_SECONDS": env_int("ADMIN_STAFF_RECHECK_SECONDS", 5),
         "ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS": env_int("ADMIN_STAFF_UNREACHABLE_GRACE_SECONDS", 30),
+        # Text, parsed by shared.ratelimit.login_limits (settings cannot import it: it imports a model);
+        # the shared app's ready() parses them once, so a typo stops the process instead of a sign-in.
+        "LOGIN_FAILURES_PER_EMAIL_AND_CLIENT": env_str("LOGIN_FAILURES_PER_EMAIL_AND_CLIENT", "5/900"),
+        "LOGIN_FAILURES_PER_EMAIL": env_str("LOGIN_FAILURES_PER_EMAIL", "40/3600"),
+        "LOGIN_FAILURES_PER_CLIENT": env_str("LOGIN_FAILURES_PER_CLIENT", "100/3600"),
+        "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}
             for name in (

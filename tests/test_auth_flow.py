@@ -55,7 +55,13 @@ def test_the_full_auth_flow_through_the_gateway(stack):
     reused = httpx.post(f"{gateway}/api/v1/auth/token/refresh", json={"refresh": tokens["refresh"]}, timeout=10)
     assert reused.status_code == 401
     assert reused.headers["Content-Type"] == "application/problem+json"
+    # The reuse revoked the whole family: the current refresh token too.
+    family = httpx.post(f"{gateway}/api/v1/auth/token/refresh", json={"refresh": new["refresh"]}, timeout=10)
+    assert family.status_code == 401
 
+    new = httpx.post(
+        f"{gateway}/api/v1/auth/token", json={"email": user["email"], "password": PASSWORD}, timeout=10
+    ).json()
     logout = httpx.post(
         f"{gateway}/api/v1/auth/logout", json={"refresh": new["refresh"]}, headers=bearer(new["access"]), timeout=10
     )

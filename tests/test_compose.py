@@ -7,6 +7,7 @@ and against the environment variables the code actually reads.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import shlex
@@ -514,6 +515,19 @@ def test_prometheus_targets_match_compose() -> None:
         expected[f"{name}:{port}"] = {"service": spec.name, "process": role}
     assert scraped_addresses() == expected
     assert sum(len(group["targets"]) for group in prometheus_targets()) == len(expected), "a target listed twice"
+
+
+def test_metrics_are_open_to_prometheus_and_loopback_only() -> None:
+    # Prometheus scrapes from its container, at an address in one of docker's private pools.
+    prometheus_side = [ipaddress.ip_address(address) for address in ("172.18.0.5", "192.168.16.5")]
+    for name, service in long_running_app_services().items():
+        text = env_of(service).get("METRICS_ALLOWED_NETWORKS", "")
+        networks = [ipaddress.ip_network(entry.strip()) for entry in text.split(",") if entry.strip()]
+        assert networks, f"{name}: METRICS_ALLOWED_NETWORKS unset, so Prometheus (not loopback) is refused"
+        for address in [ipaddress.ip_address("127.0.0.1"), *prometheus_side]:
+            assert any(address in network for network in networks), f"{name}: {address} may not scrape"
+        assert not any(network.prefixlen == 0 for network in networks), f"{name}: metrics open to everyone"
+        assert not any(ipaddress.ip_address("203.0.113.9") in network for network in networks), name
 
 
 def test_prometheus_mounts_its_config_rules_and_targets() -> None:

@@ -45,10 +45,22 @@ def told(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def replay(admin_client, letters: list[DeadLetter]):
+def replay(admin_client, letters: list[DeadLetter], action: str = "replay"):
     return admin_client.post(
-        DEAD_LETTERS, {"action": "replay", "_selected_action": [str(letter.pk) for letter in letters]}, follow=True
+        DEAD_LETTERS, {"action": action, "_selected_action": [str(letter.pk) for letter in letters]}, follow=True
     )
+
+
+def test_discard_action_stamps_a_letter_that_can_never_be_applied(admin_client):
+    garbage = DeadLetterFactory(kind="invalid", value="not json")
+
+    response = replay(admin_client, [garbage], action="discard")
+
+    assert told(response) == [f"#{garbage.pk} {garbage.event_type or 'invalid message'}: discarded"]
+    garbage.refresh_from_db()
+    assert (garbage.replayed_at is not None, garbage.replay_outcome) == (True, "discarded")
+    assert garbage.reason.endswith("(discarded by admin in the admin, never applied)")
+    assert not ProcessedEvent.objects.exists()
 
 
 @pytest.mark.parametrize(("changelist", "title"), [(OUTBOX, b"outbox"), (INBOX, b"inbox"), (DEAD_LETTERS, b"dead")])

@@ -200,6 +200,30 @@ def test_a_createsuperuser_account_signs_in_while_user_svc_is_down(client, user_
     assert signed_in(client)
 
 
+def test_wrong_passwords_for_a_local_account_are_refused_after_the_limit_even_with_user_svc_down(client, user_svc):
+    User.objects.create_superuser("root", "root@example.com", "emergency-pass-42")
+    user_svc.go_down()
+    answers = [sign_in(client, "root", f"guess-{number}") for number in range(25)]
+
+    response = sign_in(client, "root", "emergency-pass-42")
+
+    throttled = ["Too many failed sign-ins" in answer.content.decode() for answer in answers]
+    assert throttled == [False] * 5 + [True] * 20
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert not signed_in(client)
+
+
+def test_a_local_account_signs_in_from_another_address_while_one_address_is_throttled(client, user_svc):
+    User.objects.create_superuser("root", "root@example.com", "emergency-pass-42")
+    user_svc.go_down()
+    for number in range(6):
+        client.post("/admin/login/", {"username": "root", "password": f"guess-{number}"}, REMOTE_ADDR="198.51.100.66")
+
+    client.post("/admin/login/", {"username": "root", "password": "emergency-pass-42"}, REMOTE_ADDR="192.0.2.10")
+
+    assert signed_in(client)
+
+
 def test_staff_cannot_sign_in_while_user_svc_is_down(client, user_svc):
     user_svc.service.add("sam@example.com")
     user_svc.go_down()

@@ -159,5 +159,29 @@ def test_event_without_a_handler_here_is_stamped_skipped():
     unhandled = Envelope(type="product.deleted", key=product_id, payload={"product_id": product_id, "sku": "S-1"})
     letter = dead_letter_of(unhandled)
 
-    assert dead_letter_replay(letter=letter).outcome is Outcome.SKIPPED
+    assert dead_letter_replay(letter=letter).outcome == Outcome.SKIPPED
     assert stamp(letter) == (True, "skipped")
+
+
+def test_a_discarded_letter_stops_blocking_replay_and_is_never_applied(effects, capsys):
+    garbage = DeadLetterFactory(
+        kind="invalid", value="not an event", dead_lettered_at=timezone.now() - timedelta(seconds=1)
+    )
+    after_it = dead_letter_of(stock_changed(str(uuid.uuid4()), 1))
+    with pytest.raises(CommandError, match=rf"#{garbage.pk} \(.*\) still fails"):
+        call_command("dlq", "replay")
+
+    said = dlq(capsys, "discard", "--id", str(garbage.pk))
+
+    assert said.strip() == f"#{garbage.pk} {garbage.event_type or 'invalid message'}: discarded"
+    assert stamp(garbage) == (True, "discarded")
+    garbage.refresh_from_db()
+    assert garbage.reason.endswith("(discarded by manage.py dlq discard, never applied)")
+    assert dlq(capsys, "replay").splitlines()[-1] == "replayed 1 dead letter(s)"
+    assert stamp(after_it) == (True, "applied")
+    assert "already replayed" in dlq(capsys, "discard", "--id", str(garbage.pk))  # twice: nothing more
+
+
+def test_discard_needs_an_id():
+    with pytest.raises(CommandError, match="dlq discard needs --id N"):
+        call_command("dlq", "discard")

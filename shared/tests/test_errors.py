@@ -1,12 +1,18 @@
 """Every error leaves as problem+json, with the request id and never a traceback."""
 
 import json
+import socket
+from collections.abc import Iterator
 
 import pytest
+from django.conf import settings
+from django.db import connection
 from django.http import Http404
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared.errors import Conflict, problem_exception_handler
@@ -95,3 +101,52 @@ def test_method_not_allowed_on_health_is_problem_json(client):
     assert response["Content-Type"] == "application/problem+json"
     assert response["Allow"] == "GET"
     assert response.json()["detail"] == "This method is not allowed here."
+
+
+class _CountsRows(APIView):
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    def get(self, request: Request) -> Response:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return Response({"ok": True})
+
+
+@pytest.fixture
+def database_down(transactional_db) -> Iterator[None]:
+    """Points the connection at a port nobody listens on, as during a Postgres restart."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    saved = dict(connection.settings_dict)
+    connection.close()
+    connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))
+    try:
+        yield
+    finally:
+        connection.close()
+        connection.settings_dict.clear()
+        connection.settings_dict.update(saved)
+
+
+def test_database_unreachable_in_a_drf_view_is_503_with_retry_after(database_down):
+    response = _CountsRows.as_view()(RequestFactory().get("/rows"))
+    response.render()
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response["Content-Type"] == "application/problem+json"
+    body = json.loads(response.content)
+    assert body["type"].endswith("/database-unavailable")
+    assert body["detail"] == "The database is unavailable for a moment; retry shortly."
+
+
+def test_database_unreachable_outside_drf_is_503_not_500(database_down):
+    # The session middleware loads the session from the database before any view runs.
+    client = Client(raise_request_exception=False)
+    client.cookies[settings.SESSION_COOKIE_NAME] = "a" * 32
+    response = client.get("/admin/login/")
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["status"] == 503

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from unittest import mock
 
 import grpc
+import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import REGISTRY
@@ -230,3 +232,56 @@ def test_metrics_view_serves_the_process_metrics_and_the_scrape_time_collectors(
     assert "# TYPE shop_grpc_server_handled_total counter" in body
     assert "django_http_requests_total_by_method_total" in body
     assert collector.scrapes == 1
+
+
+# Who may read metrics (METRICS_ALLOWED_NETWORKS, loopback by default)
+
+
+def test_metrics_view_refuses_a_client_outside_the_allowed_networks_with_403_problem_json(client):
+    response = client.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
+
+    assert response.status_code == 403
+    assert response["Content-Type"] == "application/problem+json"
+    assert "METRICS_ALLOWED_NETWORKS" in response.json()["detail"]
+    assert b"shop_" not in response.content
+
+
+@pytest.mark.django_db
+def test_metrics_view_serves_a_client_in_a_configured_network(client, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+
+    assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_metrics_are_served_to_loopback_by_default(client):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == 200
+
+
+@pytest.fixture
+def metrics_url() -> Iterator[str]:
+    server = metrics.metrics_server(host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/metrics"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+def test_the_metrics_server_of_grpc_consumer_and_relay_serves_loopback(metrics_url):
+    answer = httpx.get(metrics_url, timeout=5)
+
+    assert answer.status_code == 200
+    assert "shop_grpc_server_handled" in answer.text
+
+
+def test_the_metrics_server_refuses_a_client_outside_the_allowed_networks(metrics_url, settings):
+    settings.METRICS_ALLOWED_NETWORKS = ["10.0.0.0/8"]
+
+    answer = httpx.get(metrics_url, timeout=5)
+
+    assert answer.status_code == 403
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.json()["status"] == 403

@@ -6,8 +6,7 @@ The user service's own variables:
                                 made by ``make up``); its public half is ``JWT_PUBLIC_KEY_PATH``
 ``JWT_ACCESS_MINUTES``          access token lifetime (5)
 ``JWT_REFRESH_DAYS``            refresh token lifetime (7); every refresh rotates the token
-``LOGIN_FAILURES_PER_EMAIL``    ``count/seconds`` failed sign-ins allowed per email (5/900)
-``LOGIN_FAILURES_PER_CLIENT``   ``count/seconds`` failed sign-ins allowed per client address (20/900)
+``LOGIN_FAILURES_PER_*``       the failed sign-in throttle, in the shared settings (``shared.settings``)
 ``TRUSTED_PROXY_COUNT``         reverse proxies (the gateway counts) in front of this service (0); see below
 """
 
@@ -66,11 +65,6 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# Failed sign-ins allowed before POST /api/v1/auth/token answers 429, as ``count/seconds`` token buckets
-# (shared.ratelimit.Limit.parse). Text here because shared.ratelimit imports a model, which settings
-# cannot; the app's ready() parses them once, so a typo stops the process instead of a sign-in.
-LOGIN_FAILURES_PER_EMAIL = env_str("LOGIN_FAILURES_PER_EMAIL", "5/900")
-LOGIN_FAILURES_PER_CLIENT = env_str("LOGIN_FAILURES_PER_CLIENT", "20/900")
 # The client's address is REMOTE_ADDR unless this many reverse proxies stand in front of this service, each
 # appending the address it saw to X-Forwarded-For (the gateway does). Behind the gateway REMOTE_ADDR is the
 # gateway itself, so without this every client would share one failed-sign-in bucket, which any attacker

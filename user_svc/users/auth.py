@@ -1,62 +1,59 @@
 """Signing in and out: issuing, rotating and revoking token pairs, throttling failed sign-ins, and
 checking staff credentials for the back office (every service's admin, over gRPC).
 
-Failed sign-ins spend tokens from two buckets (:mod:`shared.ratelimit`, in this service's
-database): one per email, against guessing one account's password, and one per client
-address, against trying one password on many accounts. While either is empty, sign-in is
-refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with the right password, so an
-attacker cannot tell a hit from a block. A successful sign-in spends nothing.
+Failed sign-ins are throttled by :func:`shared.ratelimit.sign_in_wait` (buckets in this service's
+database, per email and client address first, per email only much later, with growing delays; see
+there). While it refuses, sign-in is refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with
+the right password, so an attacker cannot tell a hit from a block. A success spends nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import uuid
 
-from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from shared.ratelimit import Limit, peek, take
+from shared.ratelimit import sign_in_failed, sign_in_wait
 from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
-from users.tokens import RefreshToken, TokenPair, refresh_token_revoke, token_pair_for
+from users.tokens import (
+    RefreshToken,
+    TokenPair,
+    refresh_token_family,
+    refresh_token_family_if_revoked,
+    refresh_token_family_revoke,
+    refresh_token_revoke,
+    token_pair_for,
+)
 
 logger = logging.getLogger(__name__)
-
-
-def login_limits() -> tuple[Limit, Limit]:
-    """Failed sign-ins allowed per email and per client address (settings ``LOGIN_FAILURES_PER_*``)."""
-    return Limit.parse(settings.LOGIN_FAILURES_PER_EMAIL), Limit.parse(settings.LOGIN_FAILURES_PER_CLIENT)
 
 
 def auth_check_credentials(*, email: str, password: str, client_address: str) -> User:
     """The active account with these credentials, with failed sign-ins throttled.
 
-    The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`)
-    and the back office (:func:`auth_authenticate_staff`, over gRPC) both call it, so failures at
-    either spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while too many
-    sign-ins failed for this email or from this client, and :class:`~users.errors.AuthenticationRefused`
-    for a wrong email or password or a deactivated account (one answer for all three: nothing to
-    enumerate).
+    The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`),
+    this service's admin (:class:`users.authentication.ThrottledModelBackend`) and the back office
+    of every other service (:func:`auth_authenticate_staff`, over gRPC) all call it, so failures at
+    any of them spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while a bucket
+    refuses (see the module docstring), and :class:`~users.errors.AuthenticationRefused` for a wrong
+    email or password or a deactivated account (one answer for all three: nothing to enumerate).
     """
     email = normalize_email(email)
-    per_email, per_client = login_limits()
-    buckets = [(_bucket_key("email", email), per_email), (_bucket_key("client", client_address), per_client)]
-    waits = [decision.retry_after for decision in (peek(key, limit) for key, limit in buckets) if not decision.allowed]
-    if waits:
+    wait = sign_in_wait(account=email, client_address=client_address)
+    if wait:
         logger.warning("sign-in blocked for %s from %s: too many failures", email, client_address)
-        raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=max(waits))
+        raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=wait)
     # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
     # Called directly, not through django.contrib.auth.authenticate(): the configured backend
     # (users.authentication.ThrottledModelBackend) is this function.
     user = ModelBackend().authenticate(None, email=email, password=password)
     if not isinstance(user, User):
-        for key, limit in buckets:
-            take(key, limit)
+        sign_in_failed(account=email, client_address=client_address)
         logger.warning("failed sign-in for %s from %s", email, client_address)
         raise AuthenticationRefused("The email or password is wrong.")
     return user
@@ -82,24 +79,37 @@ def auth_authenticate_staff(*, email: str, password: str, client_address: str) -
 
 
 def auth_refresh(*, refresh: str) -> TokenPair:
-    """Redeems a refresh token for a new pair; the old refresh token is revoked (rotation).
+    """Redeems a refresh token for a new pair of the same family; the old refresh token is revoked (rotation).
 
     Raises :class:`~users.errors.AuthenticationRefused` for a token that is invalid, expired,
-    already redeemed or revoked, or whose user is deactivated or gone. Of two concurrent
-    redemptions of one token, one wins.
+    already redeemed or revoked, or whose user is deactivated or gone. A token that was already
+    redeemed or revoked also revokes its whole family (:mod:`users.tokens`), so the holder of the
+    current one must sign in again too. Of two concurrent redemptions of one token, one wins, and
+    the loser counts as a reuse.
     """
     token = _refresh_token(refresh)
-    subject = _subject(token) if token is not None else None
-    if token is None or subject is None:
+    if token is None:
+        family = refresh_token_family_if_revoked(refresh)
+        if family is not None:
+            revoked = refresh_token_family_revoke(family=family)
+            logger.warning("revoked refresh token reused: family %s revoked (%d live)", family, revoked)
+        raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
+    subject = _subject(token)
+    if subject is None:
         raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
     with transaction.atomic():
         # The user's row lock orders this against a password change or deactivation revoking all tokens.
         user = User.objects.select_for_update().filter(pk=subject, is_active=True).first()
         if user is None:
             raise AuthenticationRefused("The account of this refresh token is deactivated.")
-        if not refresh_token_revoke(token):
-            raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
-        return token_pair_for(user)
+        if refresh_token_revoke(token):
+            return token_pair_for(user, family=refresh_token_family(token))
+    # Redeemed concurrently a moment ago: a reuse as well.
+    family = refresh_token_family(token)
+    if family is not None:
+        refresh_token_family_revoke(family=family)
+        logger.warning("refresh token redeemed twice at once: family %s revoked", family)
+    raise AuthenticationRefused("The refresh token is invalid, expired or revoked; sign in again.")
 
 
 def auth_sign_out(*, user: User, refresh: str) -> None:
@@ -129,8 +139,3 @@ def _subject(token: RefreshToken) -> uuid.UUID | None:
         return uuid.UUID(str(token.get(api_settings.USER_ID_CLAIM)))
     except ValueError:
         return None
-
-
-def _bucket_key(kind: str, value: str) -> str:
-    """Hashed so the bucket table holds no email addresses and any length fits the key column."""
-    return f"login-failures:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"

@@ -59,3 +59,21 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+
+class RefreshTokenFamilyMember(models.Model):
+    """Which family a refresh token belongs to: every token rotated from one sign-in shares its family.
+
+    A redeemed token presented again means two parties hold the family (a thief and the owner), and
+    the server cannot tell which one is honest, so the whole family is revoked
+    (:func:`users.tokens.refresh_token_family_revoke`). A row per outstanding token, deleted with it
+    (``flushexpiredtokens``).
+    """
+
+    token = models.OneToOneField(
+        "token_blacklist.OutstandingToken", on_delete=models.CASCADE, primary_key=True, related_name="family_member"
+    )
+    family = models.UUIDField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.token_id} in {self.family}"

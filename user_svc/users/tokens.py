@@ -9,10 +9,16 @@ role change reaches the next access token.
 Refresh tokens are recorded as outstanding (simplejwt's blacklist app) so that logout, a
 password change and deactivation can revoke them. The token text itself is not stored: a copy
 of every live credential in the database would turn a leaked backup into stolen sessions.
+
+Every refresh token carries a ``family`` claim: the id shared by all tokens rotated from one
+sign-in (recorded per token in :class:`~users.models.RefreshTokenFamilyMember`). Presenting a token
+that was already redeemed revokes its whole family, the live one too, as the OAuth 2.0 security
+best current practice asks of refresh-token rotation: one of the two holders is a thief.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,13 +30,15 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
-from rest_framework_simplejwt.exceptions import TokenBackendError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from shared.jwt_auth import key_id, load_public_key
-from users.models import User
+from users.models import RefreshTokenFamilyMember, User
+
+FAMILY_CLAIM = "family"
 
 
 class SigningBackend(TokenBackend):
@@ -102,19 +110,33 @@ class TokenPair:
     refresh: str
 
 
-def token_pair_for(user: User) -> TokenPair:
-    """A new refresh token for ``user`` (recorded as outstanding) and an access token from it, with the current role."""
+def token_pair_for(user: User, *, family: uuid.UUID | None = None) -> TokenPair:
+    """A new refresh token for ``user`` (recorded as outstanding) and an access token from it, with the current role.
+
+    ``family``: the family of the refresh token this one rotates; None for a sign-in, which starts one.
+    """
+    family = family or uuid.uuid4()
     refresh = RefreshToken()
     refresh[api_settings.USER_ID_CLAIM] = str(user.id)
     refresh["role"] = str(user.role)
-    OutstandingToken.objects.create(
+    refresh[FAMILY_CLAIM] = str(family)
+    outstanding = OutstandingToken.objects.create(
         user=user,
         jti=refresh[api_settings.JTI_CLAIM],
         token="",
         created_at=refresh.current_time,
         expires_at=datetime_from_epoch(refresh["exp"]),
     )
+    RefreshTokenFamilyMember.objects.create(token=outstanding, family=family)
     return TokenPair(access=str(refresh.access_token), refresh=str(refresh))
+
+
+def refresh_token_family(token: RefreshToken) -> uuid.UUID | None:
+    """The family of ``token``; None for a token minted before families existed (or a malformed claim)."""
+    try:
+        return uuid.UUID(str(token[FAMILY_CLAIM]))
+    except (KeyError, ValueError):
+        return None
 
 
 def refresh_token_revoke(token: RefreshToken) -> bool:
@@ -134,6 +156,33 @@ def refresh_token_revoke(token: RefreshToken) -> bool:
     )
     _, created = BlacklistedToken.objects.get_or_create(token=outstanding)
     return created
+
+
+def refresh_token_family_if_revoked(raw: str) -> uuid.UUID | None:
+    """The family of ``raw`` when it is a genuine, unexpired refresh token that was revoked; else None.
+
+    simplejwt refuses a blacklisted token before its claims can be read, so they are read here,
+    with the signature, expiry and type checked all the same: only a token this service issued can
+    revoke a family.
+    """
+    try:
+        BACKEND.decode(raw, verify=True)  # type: ignore[arg-type]  # as below
+        token = RefreshToken(raw, verify=False)  # type: ignore[arg-type]  # simplejwt annotates it as a Token
+        token.verify_token_type()
+    except (TokenBackendError, TokenError):
+        return None
+    if not BlacklistedToken.objects.filter(token__jti=token.get(api_settings.JTI_CLAIM)).exists():
+        return None
+    return refresh_token_family(token)
+
+
+def refresh_token_family_revoke(*, family: uuid.UUID) -> int:
+    """Blacklists every refresh token of ``family`` not yet revoked; how many that were."""
+    live = OutstandingToken.objects.filter(family_member__family=family, blacklistedtoken__isnull=True)
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=outstanding) for outstanding in live], ignore_conflicts=True
+    )
+    return len(revoked)
 
 
 def refresh_tokens_revoke_all(*, user: User) -> int:

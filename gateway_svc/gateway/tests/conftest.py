@@ -26,10 +26,19 @@ class Upstream:
     headers: dict[str, str] = field(default_factory=lambda: {"Content-Type": "application/json"})
     delay: float = 0.0
     hang_up: bool = False  # close the connection without an answer
+    # Keep connections alive after the first answer, then close one that brings a second request
+    # without answering it: a kept-alive connection that went stale in the gateway's pool.
+    drop_reused_connections: bool = False
 
 
 def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        def setup(self) -> None:
+            super().setup()
+            self.answered = 0
+            if upstream.drop_reused_connections:
+                self.protocol_version = "HTTP/1.1"
+
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             upstream.requests.append(
@@ -37,14 +46,18 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
                     "method": self.command,
                     "path": self.path,
                     "headers": dict(self.headers.items()),
+                    # http.server decodes header lines as latin-1: encoding back gives the bytes received.
+                    "raw_headers": {name.lower(): value.encode("latin-1") for name, value in self.headers.items()},
                     "body": self.rfile.read(length) if length else b"",
                 }
             )
             if upstream.delay:
                 time.sleep(upstream.delay)
-            if upstream.hang_up:
+            if upstream.hang_up or (upstream.drop_reused_connections and self.answered):
                 self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
                 return
+            self.answered += 1
             self.send_response(upstream.status)
             for name, value in upstream.headers.items():
                 self.send_header(name, value)
@@ -73,9 +86,9 @@ def upstreams(settings) -> Iterator[dict[str, Upstream]]:
         servers.append(server)
         found[spec.name] = upstream
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, **{name: up.url for name, up in found.items()}}
-    proxy._client = None  # the pooled client reads its timeout from settings when first built
+    proxy._client = proxy._fresh_client = None  # the clients read their timeout from settings when first built
     yield found
-    proxy._client = None
+    proxy._client = proxy._fresh_client = None
     for server in servers:
         server.shutdown()
         server.server_close()

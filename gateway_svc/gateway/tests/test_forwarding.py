@@ -77,3 +77,75 @@ def test_unrouted_api_path_is_404_and_not_forwarded(client, upstreams):
     response = client.get("/api/v1/secrets")
     assert response.status_code == 404
     assert all(not upstream.requests for upstream in upstreams.values())
+
+
+def test_get_is_retried_once_on_a_new_connection_when_a_pooled_one_was_closed(client, upstreams):
+    products = upstreams["product"]
+    products.drop_reused_connections = True
+    assert client.get("/api/v1/products").status_code == 200  # leaves a kept-alive connection in the pool
+
+    response = client.get("/api/v1/products?page=2")
+
+    assert response.status_code == 200
+    assert [seen["path"] for seen in products.requests] == [
+        "/api/v1/products",
+        "/api/v1/products?page=2",  # dropped on the pooled connection
+        "/api/v1/products?page=2",  # answered on the new one
+    ]
+
+
+def test_post_with_idempotency_key_is_retried_once_when_a_pooled_connection_was_closed(client, upstreams):
+    orders = upstreams["order"]
+    orders.drop_reused_connections = True
+    token = mint(role="customer")
+    assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
+
+    response = client.post(
+        "/api/v1/orders", data=b"{}", content_type="application/json", HTTP_IDEMPOTENCY_KEY="key-7", **bearer(token)
+    )
+
+    assert response.status_code == 200
+    assert [(seen["method"], seen["headers"].get("Idempotency-Key")) for seen in orders.requests] == [
+        ("GET", None),
+        ("POST", "key-7"),
+        ("POST", "key-7"),
+    ]
+
+
+def test_post_without_idempotency_key_is_never_retried(client, upstreams):
+    orders = upstreams["order"]
+    orders.drop_reused_connections = True
+    token = mint(role="customer")
+    assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
+
+    response = client.post("/api/v1/orders", data=b"{}", content_type="application/json", **bearer(token))
+
+    assert response.status_code == 502
+    assert response["Content-Type"] == "application/problem+json"
+    assert [seen["method"] for seen in orders.requests] == ["GET", "POST"]
+
+
+def test_non_ascii_header_bytes_travel_upstream_unchanged(client, upstreams):
+    # WSGI hands header bytes over decoded as latin-1: "Café" sent as UTF-8 arrives as "CafÃ©".
+    utf8_as_wsgi_gives_it = "Café-App/1.0".encode().decode("latin-1")
+    response = client.get("/api/v1/products?page_size=1", HTTP_USER_AGENT=utf8_as_wsgi_gives_it)
+    assert response.status_code == 200
+    (seen,) = upstreams["product"].requests
+    assert seen["raw_headers"]["user-agent"] == "Café-App/1.0".encode()
+
+
+def test_header_that_is_not_bytes_is_refused_with_400(client, upstreams):
+    response = client.get("/api/v1/products", HTTP_X_NOTE="snow ☃")  # only a test client can send this
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"
+    assert "X-Note" in response.json()["detail"]
+    assert not upstreams["product"].requests
+
+
+def test_non_ascii_bytes_in_an_upstream_answer_header_pass_through(client, upstreams):
+    # http.server writes header text as latin-1: this sends the UTF-8 bytes of "Café €".
+    utf8_bytes = "Café €".encode().decode("latin-1")
+    upstreams["product"].headers = {"Content-Type": "application/json", "X-Label": utf8_bytes}
+    response = client.get("/api/v1/products")
+    assert response.status_code == 200
+    assert response.headers["X-Label"].encode("latin-1") == "Café €".encode()

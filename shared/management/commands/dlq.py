@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from shared.dead_letters import ReplayFailed, dead_letter_list_pending, dead_letter_replay
+from shared.dead_letters import ReplayFailed, dead_letter_discard, dead_letter_list_pending, dead_letter_replay
 from shared.models import DeadLetter
 
 
@@ -13,17 +13,22 @@ class Command(BaseCommand):
         "This service's dead letters. `dlq list` shows those not yet replayed, oldest first, with why each "
         "failed; `dlq replay` applies them in that order through the handlers (after a fix) and stops at the "
         "first that still fails; `dlq replay --id N` replays one. Replaying twice is harmless: the inbox "
-        "recognises applied events and a replayed letter is not replayed again."
+        "recognises applied events and a replayed letter is not replayed again. `dlq discard --id N` marks a "
+        "letter that can never be applied (e.g. not an event) as done, unapplied, so it stops blocking replay."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("action", choices=["list", "replay"])
+        parser.add_argument("action", choices=["list", "replay", "discard"])
         parser.add_argument("--limit", type=int, default=100, help="list: how many to show")
-        parser.add_argument("--id", type=int, dest="letter_id", help="replay: only this dead letter (its #id)")
+        parser.add_argument(
+            "--id", type=int, dest="letter_id", help="replay: only this dead letter (its #id); discard: required"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["action"] == "list":
             self._list(options["limit"])
+        elif options["action"] == "discard":
+            self._discard(options["letter_id"])
         elif options["letter_id"] is not None:
             self._replay_one(options["letter_id"])
         else:
@@ -41,6 +46,14 @@ class Command(BaseCommand):
         if total > limit:
             self.stdout.write(f"... {total - limit} more after {limit}")
         self.stdout.write(f"{total} dead letter(s) pending")
+
+    def _discard(self, letter_id: int | None) -> None:
+        if letter_id is None:
+            raise CommandError("dlq discard needs --id N (one letter at a time: `dlq list` shows their ids)")
+        letter = DeadLetter.objects.filter(pk=letter_id).first()
+        if letter is None:
+            raise CommandError(f"no dead letter #{letter_id} in this service; `dlq list` shows the pending ones")
+        self.stdout.write(str(dead_letter_discard(letter=letter, by="manage.py dlq discard")))
 
     def _replay_one(self, letter_id: int) -> None:
         letter = DeadLetter.objects.filter(pk=letter_id).first()

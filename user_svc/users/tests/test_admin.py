@@ -117,7 +117,7 @@ def test_a_customer_cannot_sign_into_this_admin(client):
 
 
 def test_this_admins_login_is_behind_the_sign_in_throttle(client, settings):
-    settings.LOGIN_FAILURES_PER_EMAIL = "2/900"
+    settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT = "2/900"
     UserFactory(email="sam@example.com", role=Role.STAFF, is_staff=True, is_superuser=True)
     for _ in range(2):
         client.post("/admin/login/", {"username": "sam@example.com", "password": "wrong"})

@@ -1,6 +1,8 @@
 """Sign-up, sign-in, refresh rotation and sign-out through the HTTP API."""
 
 import logging
+import math
+import time
 
 import jwt
 import pytest
@@ -9,6 +11,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from shared.jwt_auth import verify_access_token
 from shared.models import OutboxEvent
+from shared.ratelimit import Decision, Limit, account_delay
 from users.models import User
 from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
@@ -182,6 +185,51 @@ def test_failures_across_many_emails_from_one_client_are_blocked_per_client(api,
     assert sign_in(api, customer.email).status_code == 429
 
 
+def test_the_owner_signs_in_from_their_address_while_the_attackers_address_is_blocked(api, customer):
+    for _ in range(5):
+        assert sign_in(api, customer.email, "wrong-password", REMOTE_ADDR="198.51.100.66").status_code == 401
+    assert sign_in(api, customer.email, REMOTE_ADDR="198.51.100.66").status_code == 429
+
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 200
+
+
+def test_an_attacker_at_one_address_gets_at_most_capacity_plus_refill_guesses_per_account(api, customer, settings):
+    """The hourly bound (capacity + capacity * 3600 / period) measured on a limit scaled to seconds."""
+    settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT = "3/2"
+    settings.LOGIN_FAILURES_PER_EMAIL = settings.LOGIN_FAILURES_PER_CLIENT = "1000/3600"
+    started = time.monotonic()
+    answers = []
+    while time.monotonic() - started < 3.0:
+        answers.append(sign_in(api, customer.email, "wrong-password", REMOTE_ADDR="198.51.100.66").status_code)
+    elapsed = time.monotonic() - started
+
+    guesses = answers.count(401)
+    assert set(answers) == {401, 429}
+    assert 3 <= guesses <= 3 + math.ceil(elapsed * 3 / 2)
+
+
+def test_failures_for_one_email_from_many_addresses_delay_its_next_sign_in(api, customer, settings):
+    settings.LOGIN_FAILURES_PER_EMAIL = "6/3600"  # three free failures, then growing delays
+    for number in range(4):
+        assert sign_in(api, customer.email, "wrong-password", REMOTE_ADDR=f"198.51.100.{number}").status_code == 401
+
+    response = sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10")
+
+    assert response.status_code == 429
+    assert response["Retry-After"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("spent", "delay"), [(0, 0), (20, 0), (21, 2), (22, 4), (25, 32), (30, 900), (39, 900), (40, 90)]
+)
+def test_the_per_account_delay_doubles_with_each_failure_past_half_the_limit_and_is_capped(spent, delay):
+    limit = Limit.parse("40/3600")
+    remaining = limit.capacity - spent
+    decision = Decision(remaining > 0, remaining, 0 if remaining else 90, limit, idle_seconds=0.0)
+
+    assert account_delay(per_account=decision) == delay
+
+
 def test_a_spoofed_x_forwarded_for_does_not_escape_the_client_block_without_trusted_proxies(api, customer, settings):
     settings.LOGIN_FAILURES_PER_CLIENT = "3/900"
     for number in range(3):
@@ -225,6 +273,36 @@ def test_refresh_returns_a_new_pair_and_the_old_refresh_token_is_then_401(api, c
     assert reused.status_code == 401
     assert reused["Content-Type"] == PROBLEM
     assert reused["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_reusing_a_rotated_refresh_token_revokes_the_current_one_of_its_family(api, customer):
+    stolen = token_pair_for(customer)
+    current = refresh(api, stolen.refresh).json()
+
+    reused = refresh(api, stolen.refresh)
+
+    assert reused.status_code == 401
+    assert refresh(api, current["refresh"]).status_code == 401
+
+
+def test_reusing_a_rotated_refresh_token_leaves_other_sign_ins_of_the_user_alone(api, customer):
+    stolen = token_pair_for(customer)
+    other_device = token_pair_for(customer)
+    refresh(api, stolen.refresh)
+
+    refresh(api, stolen.refresh)
+
+    assert refresh(api, other_device.refresh).status_code == 200
+
+
+def test_a_rotated_refresh_token_stays_in_its_family_through_many_rotations(api, customer):
+    first = token_pair_for(customer)
+    second = refresh(api, first.refresh).json()
+    third = refresh(api, second["refresh"]).json()
+
+    refresh(api, first.refresh)
+
+    assert refresh(api, third["refresh"]).status_code == 401
 
 
 def test_refresh_carries_the_current_role_into_the_new_access_token(api, customer):
@@ -314,8 +392,12 @@ def test_register_sign_in_me_refresh_rotate_logout(api):
 
     second = refresh(api, first["refresh"])
     assert second.status_code == 200
-    assert refresh(api, first["refresh"]).status_code == 401
-
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {second.json()['access']}")
-    assert api.post("/api/v1/auth/logout", {"refresh": second.json()["refresh"]}, format="json").status_code == 204
+    third = refresh(api, second.json()["refresh"])
+    assert third.status_code == 200
     assert refresh(api, second.json()["refresh"]).status_code == 401
+
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {third.json()['access']}")
+    assert api.post("/api/v1/auth/logout", {"refresh": third.json()["refresh"]}, format="json").status_code == 400
+    fourth = sign_in(api, "flow@example.com", "correct-horse-battery").json()
+    assert api.post("/api/v1/auth/logout", {"refresh": fourth["refresh"]}, format="json").status_code == 204
+    assert refresh(api, fourth["refresh"]).status_code == 401

@@ -107,10 +107,11 @@ def test_authenticate_staff_gives_one_answer_for_wrong_unknown_and_deactivated(s
 
 
 def test_authenticate_staff_is_throttled_with_the_token_endpoints_buckets(stub, settings):
-    settings.LOGIN_FAILURES_PER_EMAIL = "2/900"
+    settings.LOGIN_FAILURES_PER_EMAIL_AND_CLIENT = "2/900"
     UserFactory(email="sam@example.com", role=Role.STAFF)
-    # One failure at the token endpoint and one here empty the email's bucket of two.
+    # One failure at the token endpoint and one here, from one address, empty that pair's bucket of two.
     APIClient().post("/api/v1/auth/token", {"email": "sam@example.com", "password": "nope"}, format="json")
-    refusal(lambda: authenticate_staff(stub, "sam@example.com", "still-wrong"))
+    refusal(lambda: authenticate_staff(stub, "sam@example.com", "still-wrong", client_address="127.0.0.1"))
 
-    assert refusal(lambda: authenticate_staff(stub, "sam@example.com")) == grpc.StatusCode.RESOURCE_EXHAUSTED
+    blocked = refusal(lambda: authenticate_staff(stub, "sam@example.com", client_address="127.0.0.1"))
+    assert blocked == grpc.StatusCode.RESOURCE_EXHAUSTED

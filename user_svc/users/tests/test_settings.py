@@ -31,7 +31,9 @@ def test_a_missing_signing_key_stops_start_up_with_advice(tmp_path):
     assert "JWT_PRIVATE_KEY_PATH" in result.stderr
 
 
-@pytest.mark.parametrize("variable", ["LOGIN_FAILURES_PER_EMAIL", "LOGIN_FAILURES_PER_CLIENT"])
+@pytest.mark.parametrize(
+    "variable", ["LOGIN_FAILURES_PER_EMAIL_AND_CLIENT", "LOGIN_FAILURES_PER_EMAIL", "LOGIN_FAILURES_PER_CLIENT"]
+)
 def test_a_malformed_login_limit_stops_start_up(variable):
     result = start(**{variable: "five per minute"})
 

@@ -1,0 +1,141 @@
+"""The services' web processes as they really run (ops.supervisor + gunicorn with ops/gunicorn_conf.py):
+what a SIGKILLed master leaves behind, and what gunicorn itself answers before Django sees a request."""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ops.isolated import free_port
+from ops.procs import pid_alive
+from ops.stack import Ports, ProcessSpec, stack_processes
+from shared.testing import wait_until
+from tests.conftest import child_pid
+
+
+def web_process(service: str, tmp_path: Path) -> ProcessSpec:
+    """The stack's own web process of ``service`` on a free port, without the rest of the stack."""
+    ports = Ports.standard()
+    ports.http[service] = free_port()
+    spec = next(
+        process
+        for process in stack_processes(
+            postgres_url=os.environ.get("POSTGRES_URL", "postgresql://shop:shop@127.0.0.1:5432"),
+            kafka=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+            ports=ports,
+            web_metrics_dir=tmp_path / "metrics",
+        )
+        if process.name == f"{service}-web"
+    )
+    return dataclasses.replace(spec, env=spec.env | {"WEB_CONCURRENCY": "2"})
+
+
+def answers(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def children_of(pid: int) -> list[int]:
+    try:
+        return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_again(tmp_path, supervised):
+    spec = web_process("product", tmp_path)
+    state_file = supervised(spec)
+    port = spec.http_port
+    assert port is not None
+    wait_until(lambda: answers(port), timeout=60, what="the web process to answer")
+    master = child_pid(state_file, spec.name)
+    assert master is not None
+    workers = wait_until(lambda: len(children_of(master)) == 2 and children_of(master), timeout=30, what="2 workers")
+
+    # Requests in flight when the master dies: an orphaned worker would wait for them, socket held.
+    in_flight = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
+    for connection in in_flight:
+        connection.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+
+    os.kill(master, signal.SIGKILL)
+    killed_at = time.monotonic()
+
+    wait_until(lambda: not any(pid_alive(worker) for worker in workers), timeout=2, what="the workers to die")
+    wait_until(lambda: answers(port), timeout=5, what="the new master to answer")
+    assert time.monotonic() - killed_at < 5.0
+    assert child_pid(state_file, spec.name) != master
+    for connection in in_flight:
+        connection.close()
+
+
+@pytest.fixture
+def product_web(tmp_path, supervised) -> int:
+    """A product web process under its own supervisor; its port, once it answers."""
+    spec = web_process("product", tmp_path)
+    supervised(spec)
+    assert spec.http_port is not None
+    wait_until(lambda: answers(spec.http_port), timeout=60, what="the web process to answer")
+    return spec.http_port
+
+
+def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Sends ``request`` as given and reads the answer: http.client would refuse to send what these tests need."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(request)
+        response = http.client.HTTPResponse(connection)
+        response.begin()
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, response.read()
+
+
+def test_too_long_request_line_is_414_problem_json(product_web):
+    status, headers, body = raw_exchange(
+        product_web, b"GET /healthz?" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    )
+    assert status == 414
+    assert headers["content-type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert problem["status"] == 414
+    assert problem["detail"] == "The request line is too long."
+    assert "aaaa" not in body.decode()
+
+
+def test_too_large_header_field_is_431_problem_json(product_web):
+    status, headers, body = raw_exchange(
+        product_web, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n"
+    )
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["title"] == "Request Header Fields Too Large"
+
+
+def test_too_many_header_fields_is_431_problem_json(product_web):
+    fields = b"".join(b"X-F%d: 1\r\n" % number for number in range(150))
+    request = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n" + fields + b"\r\n"
+    status, headers, body = raw_exchange(product_web, request)
+    assert status == 431
+    assert headers["content-type"] == "application/problem+json"
+    assert json.loads(body)["status"] == 431
+
+
+@pytest.mark.e2e
+def test_non_ascii_header_bytes_at_the_gateway_are_forwarded(stack):
+    port = stack.ports.http["gateway"]
+    status, headers, body = raw_exchange(
+        port,
+        b"GET /api/v1/products?page_size=1 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        + "User-Agent: Café-App/1.0\r\n".encode()
+        + b"X-Note: \xff\xfe\r\nConnection: close\r\n\r\n",
+    )
+    assert status == 200, body
+    assert headers["content-type"] == "application/json"
