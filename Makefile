@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status monitor test lint protos seed venv clean bench
+.PHONY: up down status monitor test lint protos seed venv clean bench chaos
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -47,3 +47,9 @@ bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay t
 	$(PY) bench/bench_events.py
 	$(PY) bench/bench_reservations.py
 	$(PY) bench/bench_orders.py
+
+# `make chaos ORDERS=150` for a shorter run. Its own stack over a private Postgres and Kafka (free loopback ports).
+ORDERS ?= 600
+
+chaos: $(STAMP)  ## orders under SIGKILLs, a Kafka outage and a Postgres restart, then check_consistency (not in make test)
+	$(PY) bench/chaos.py --orders $(ORDERS)

@@ -9,6 +9,7 @@ python manage_all.py shell --service order
 python manage_all.py test [pytest args]     (what `make test` runs)
 python manage_all.py saga ORDER_ID [--json] [--redrive]   (an order's story across the services; re-drive it)
 python manage_all.py saga --stuck [--older-than SECONDS]  (pending orders older than that, default 60 s)
+python manage_all.py check_consistency [--json] [--grace SECONDS]  (cross-service invariants; exit 1 if violated)
 """
 
 from __future__ import annotations
@@ -247,6 +248,18 @@ def cmd_saga(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_check_consistency(args: argparse.Namespace) -> int:
+    """The cross-service invariants, read-only: exit 0 when they hold, 1 with the list of violations."""
+    from ops import consistency
+
+    if not read_state(STATE_FILE) or supervisor_pid(STATE_FILE) is None:
+        print("the services are not running: start them with `make up`", file=sys.stderr)
+        return 1
+    return consistency.run(
+        as_json=args.json, grace_seconds=args.grace, env_for=running_env, out=sys.stdout, err=sys.stderr
+    )
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from ops.testing import run_all
 
@@ -291,6 +304,22 @@ def main() -> int:
     saga.add_argument("--stuck", action="store_true", help="list pending orders older than --older-than")
     saga.add_argument("--older-than", type=float, default=60.0, metavar="SECONDS", help="with --stuck (default 60)")
     saga.set_defaults(func=cmd_saga)
+    consistent = commands.add_parser(
+        "check_consistency",
+        help="check the invariants that span the services (read-only); exit 1 with the violations",
+        description=(
+            "Asks every domain service for its facts (manage.py consistency_facts) and checks: each order's status "
+            "against its reservation, reserved == the active reservations' lines, on_hand >= reserved >= 0, the "
+            "ledger sums to the levels, the catalog's available == inventory's at the same stock version, one order "
+            "per Idempotency-Key; reports each outbox's backlog and pending dead letters. Differences younger than "
+            "--grace seconds are in flight and not judged. Never writes."
+        ),
+    )
+    consistent.add_argument("--json", action="store_true", help="one JSON object (ok, violations, services, ...)")
+    consistent.add_argument(
+        "--grace", type=float, default=30.0, metavar="SECONDS", help="differences younger than this are in flight"
+    )
+    consistent.set_defaults(func=cmd_check_consistency)
     test = commands.add_parser("test", help="lint, then every test suite on real Postgres and Kafka")
     test.set_defaults(func=cmd_test, passthrough=True)
     # Options we don't know go to the command underneath (manage.py shell -c ..., pytest -k ...).

@@ -6,5 +6,6 @@ class InventoryConfig(AppConfig):
     verbose_name = "Inventory"
 
     def ready(self) -> None:
-        # Registers the event handlers (shared.events) and the saga story parts (shared.saga).
-        from inventory import events, saga  # noqa: F401
+        # Registers the event handlers (shared.events) and the saga story parts (shared.saga),
+        # and inventory's consistency facts (shared.consistency).
+        from inventory import consistency, events, saga  # noqa: F401

@@ -7,5 +7,5 @@ class OrdersConfig(AppConfig):
 
     def ready(self) -> None:
         # Importing them registers the event handlers (shared.events), periodic tasks (shared.periodic)
-        # and the order's parts of the saga story (shared.saga).
-        from orders import events, saga, tasks  # noqa: F401
+        # the order's parts of the saga story (shared.saga) and its consistency facts (shared.consistency).
+        from orders import consistency, events, saga, tasks  # noqa: F401

@@ -6,4 +6,5 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
-        from catalog import events  # noqa: F401  registers the event handlers with shared.events
+        # Registers the event handlers (shared.events) and the catalog's consistency facts (shared.consistency).
+        from catalog import consistency, events  # noqa: F401
