@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Protocol
 
+from shared.registry import Registry
 from shared.saga import moment
 
 
@@ -25,7 +26,7 @@ class FactsReader(Protocol):
 
 
 LOCAL_KEYS = ("service", "read_at", "outbox", "dead_letters")
-_parts: dict[str, FactsReader] = {}
+_parts: Registry[FactsReader] = Registry("facts part")
 
 
 def facts_part(name: str) -> Callable[[FactsReader], FactsReader]:
@@ -34,10 +35,7 @@ def facts_part(name: str) -> Callable[[FactsReader], FactsReader]:
         raise ValueError(f"{name!r} is part of every service's facts; choose another name")
 
     def register(reader: FactsReader) -> FactsReader:
-        existing = _parts.get(name)
-        if existing is not None and existing is not reader:
-            raise RuntimeError(f"facts part {name!r} already read by {existing!r}")
-        _parts[name] = reader
+        _parts.add(name, reader, owner=reader)
         return reader
 
     return register
@@ -74,6 +72,6 @@ def local_facts() -> dict[str, Any]:
                 "oldest": moment(letters.values_list("dead_lettered_at", flat=True).first()),
             },
         }
-        for name, reader in sorted(_parts.items()):
+        for name, reader in _parts.items():
             facts[name] = reader()
     return facts

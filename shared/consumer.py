@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
 from shared import metrics
-from shared.events import Envelope, InvalidEnvelope, _handlers, handler_for
+from shared.events import HANDLERS, Envelope, InvalidEnvelope, handler_for
 from shared.kafka import (
     admin_client,
     consumer_group,
@@ -159,7 +159,7 @@ class EventConsumer:
 
     def _initialise_metrics(self) -> None:
         """Creates the series of every event type handled here at zero, so a dashboard shows 0, not nothing."""
-        for event_type in sorted(_handlers):
+        for event_type in HANDLERS.names():
             for outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
                 metrics.EVENTS_CONSUMED.labels(event_type, self.group, outcome.value)
             metrics.EVENTS_RETRIED.labels(event_type, self.group)

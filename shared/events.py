@@ -23,6 +23,7 @@ from django.db import connection
 from shared.event_types import InvalidPayload, UnknownEventType, event_type, validate_payload
 from shared.logs import request_id_var
 from shared.models import OutboxEvent
+from shared.registry import Registry
 
 OUTBOX_CHANNEL = "shop_outbox"  # NOTIFY channel: wakes the relay as soon as a publishing transaction commits
 LANES = 16
@@ -122,7 +123,7 @@ def wake_relay() -> None:
 
 
 Handler = Callable[[Envelope], None]
-_handlers: dict[str, Handler] = {}
+HANDLERS: Registry[Handler] = Registry("event handler")
 
 
 def handles(event_type_name: str) -> Callable[[Handler], Handler]:
@@ -133,17 +134,14 @@ def handles(event_type_name: str) -> Callable[[Handler], Handler]:
     """
 
     def register(handler: Handler) -> Handler:
-        existing = _handlers.get(event_type_name)
-        if existing is not None and existing is not handler:
-            raise RuntimeError(f"{event_type_name} already handled by {existing.__qualname__}")
-        _handlers[event_type_name] = handler
+        HANDLERS.add(event_type_name, handler, owner=handler)
         return handler
 
     return register
 
 
 def handler_for(event_type_name: str) -> Handler | None:
-    return _handlers.get(event_type_name)
+    return HANDLERS.get(event_type_name)
 
 
 PING = "system.ping"

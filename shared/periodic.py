@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from django.db import DatabaseError, InterfaceError, close_old_connections
 
+from shared.registry import Registry
+
 logger = logging.getLogger(__name__)
 
 Task = Callable[[], None]
@@ -33,7 +35,7 @@ class PeriodicTask:
     every_seconds: float
 
 
-_tasks: dict[str, PeriodicTask] = {}
+_tasks: Registry[PeriodicTask] = Registry("periodic task")
 
 
 def periodic(name: str, *, every_seconds: float) -> Callable[[Task], Task]:
@@ -42,17 +44,14 @@ def periodic(name: str, *, every_seconds: float) -> Callable[[Task], Task]:
         raise ValueError(f"periodic task {name} needs a positive interval, not {every_seconds}")
 
     def register(task: Task) -> Task:
-        existing = _tasks.get(name)
-        if existing is not None and existing.run is not task:
-            raise RuntimeError(f"periodic task {name} already registered by {existing.run.__qualname__}")
-        _tasks[name] = PeriodicTask(name=name, run=task, every_seconds=every_seconds)
+        _tasks.add(name, PeriodicTask(name=name, run=task, every_seconds=every_seconds), owner=task)
         return task
 
     return register
 
 
 def registered_tasks() -> list[PeriodicTask]:
-    return sorted(_tasks.values(), key=lambda task: task.name)
+    return [task for _, task in _tasks.items()]
 
 
 class PeriodicRunner:

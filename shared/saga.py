@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from shared.registry import Registry
+
 # What every service's local part has; the registered parts add keys of their own.
 LOCAL_KEYS = ("service", "order_id", "events", "applied", "dead_letters")
 # The keys a merged story always has (the apps' parts default to "nothing known").
@@ -44,7 +46,7 @@ class PendingReader(Protocol):
     def __call__(self, *, older_than: timedelta) -> list[dict[str, Any]]: ...
 
 
-_parts: dict[str, PartReader] = {}
+_parts: Registry[PartReader] = Registry("story part")
 _pending_readers: list[PendingReader] = []
 
 
@@ -58,10 +60,7 @@ def story_part(name: str) -> Callable[[PartReader], PartReader]:
         raise ValueError(f"{name!r} is part of every local story; choose another name")
 
     def register(reader: PartReader) -> PartReader:
-        existing = _parts.get(name)
-        if existing is not None and existing is not reader:
-            raise RuntimeError(f"story part {name!r} already read by {existing!r}")
-        _parts[name] = reader
+        _parts.add(name, reader, owner=reader)
         return reader
 
     return register
@@ -135,7 +134,7 @@ def local_story(*, order_id: uuid.UUID) -> dict[str, Any]:
             for row in DeadLetter.objects.filter(key=key).order_by("dead_lettered_at", "id")
         ],
     }
-    for name, reader in sorted(_parts.items()):
+    for name, reader in _parts.items():
         story[name] = reader(order_id=order_id)
     return story
 

@@ -10,6 +10,7 @@ from django.db import OperationalError
 from shared.consumer import EventConsumer
 from shared.loops import StopSignal
 from shared.periodic import PeriodicRunner, PeriodicTask, periodic, registered_tasks
+from shared.registry import Registry
 from shared.testing import wait_until
 
 
@@ -99,7 +100,9 @@ def test_any_other_failure_is_a_bug_and_propagates():
 
 
 def test_registering_needs_a_positive_interval_and_one_function_per_name(monkeypatch):
-    monkeypatch.setattr("shared.periodic._tasks", {})  # the process's real registry stays as the apps made it
+    monkeypatch.setattr(
+        "shared.periodic._tasks", Registry("periodic task")
+    )  # the process's real registry stays as the apps made it
     with pytest.raises(ValueError, match="positive interval"):
         periodic("test.never", every_seconds=0)
 
@@ -125,3 +128,19 @@ def test_the_consumer_loop_runs_a_due_task_while_no_events_arrive(isolated_topic
         stop.set()
         thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def test_one_registry_rule_for_every_kind_of_registration():
+    """The four registries (handlers, story parts, facts, periodic tasks) share it: same function again is fine."""
+    registry: Registry[str] = Registry("thing")
+
+    def first() -> None: ...
+
+    def second() -> None: ...
+
+    registry.add("a", "entry", owner=first)
+    registry.add("a", "entry again", owner=first)
+    with pytest.raises(RuntimeError, match=r"thing 'a' is already registered by .*first"):
+        registry.add("a", "other", owner=second)
+    assert registry.items() == [("a", "entry again")]
+    assert registry.get("missing") is None
