@@ -112,6 +112,10 @@ def forwarded_headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
     return encoded
 
 
+# The methods the API's operations use; any other is refused by the gateway itself.
+API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 @csrf_exempt
 def forward(request: HttpRequest) -> HttpResponse:
     """The catch-all for the public API: check the request, then forward it to the service owning its path.
@@ -122,6 +126,11 @@ def forward(request: HttpRequest) -> HttpResponse:
     route = route_for(request.path)
     if route is None:
         return problem_response(404, detail=f"Nothing at {request.path}.")
+    if request.method not in API_METHODS:
+        # TRACE, CONNECT and the like: no API operation has them, whoever asks (so 405 before 401).
+        refused = problem_response(405, detail=f"The API does not answer {request.method} requests.")
+        refused["Allow"] = ", ".join(API_METHODS)
+        return refused
     limit_headers: dict[str, str] = {}
     try:
         principal = check_access(request)

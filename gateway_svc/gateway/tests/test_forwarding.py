@@ -149,3 +149,14 @@ def test_non_ascii_bytes_in_an_upstream_answer_header_pass_through(client, upstr
     response = client.get("/api/v1/products")
     assert response.status_code == 200
     assert response.headers["X-Label"].encode("latin-1") == "Café €".encode()
+
+
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_method_no_operation_has_is_405_before_auth(client, upstreams, method, signed_in):
+    response = client.generic(method, "/api/v1/products", **(bearer(mint()) if signed_in else {}))
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert all(not upstream.requests for upstream in upstreams.values())
