@@ -9,6 +9,7 @@ import jwt
 import pytest
 
 from shared.testing.tokens import forged_tokens
+from tests.shop import bearer
 
 pytestmark = pytest.mark.e2e
 PASSWORD = "correct-horse-battery-42"
@@ -22,10 +23,6 @@ def register_and_sign_in(stack, email: str | None = None) -> tuple[dict, dict]:
     tokens = httpx.post(f"{gateway}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, timeout=10)
     assert tokens.status_code == 200, tokens.text
     return registered.json(), tokens.json()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def staff_tokens(stack) -> dict:

@@ -24,6 +24,7 @@ from ops import monitor
 from ops.isolated import Stack, free_port
 from ops.paths import ProvisionError
 from shared.testing import wait_until
+from tests.shop import bearer
 from tests.test_compose import ALERTS
 
 pytestmark = pytest.mark.e2e
@@ -52,10 +53,6 @@ def prometheus(stack: Stack) -> Iterator[monitor.LocalPrometheus]:
 
 # --------------------------------------------------------------------------------------------
 # The load
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def sign_in(gateway: str, email: str, password: str) -> dict[str, str]:
