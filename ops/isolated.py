@@ -20,7 +20,7 @@ from ops.paths import VAR
 from ops.procs import pid_alive
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown
-from shared.services import ALL_SERVICES, BY_NAME, DOMAIN_SERVICES, TOPIC_PARTITIONS, TOPICS
+from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS
 from shared.settings import test_database_suffix
 
 
@@ -108,7 +108,7 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
         http={spec.name: free_port() for spec in ALL_SERVICES},
         grpc={spec.name: free_port() for spec in ALL_SERVICES if spec.grpc_port},
         metrics={
-            f"{spec.name}-{kind}": free_port() for spec in DOMAIN_SERVICES for kind in ("grpc", "consumer", "relay")
+            f"{spec.name}-{kind}": free_port() for spec in ALL_SERVICES for kind in spec.processes if kind != "web"
         },
     )
     run_dir = VAR / name / time.strftime("%Y%m%d-%H%M%S")

@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from ops.paths import REPO_ROOT, VAR, VENV_PYTHON
-from shared.services import ALL_SERVICES, DOMAIN_SERVICES, ServiceSpec
+from shared.services import ALL_SERVICES, ServiceSpec
 
-KINDS = ("web", "grpc", "consumer", "relay")
+# The management command each non-web process kind runs.
+COMMANDS = {"grpc": "run_grpc", "consumer": "consume_events", "relay": "relay_outbox"}
 # gunicorn's workers write their metrics here, one folder per service (PROMETHEUS_MULTIPROC_DIR).
 WEB_METRICS_DIR = VAR / "prometheus-multiproc"
 
@@ -31,13 +32,10 @@ class Ports:
             http={spec.name: spec.http_port for spec in ALL_SERVICES},
             grpc={spec.name: spec.grpc_port for spec in ALL_SERVICES if spec.grpc_port},
             metrics={
-                f"{spec.name}-{kind}": port
-                for spec in DOMAIN_SERVICES
-                for kind, port in (
-                    ("grpc", spec.grpc_metrics_port),
-                    ("consumer", spec.consumer_metrics_port),
-                    ("relay", spec.relay_metrics_port),
-                )
+                f"{spec.name}-{kind}": spec.metrics_port(kind)
+                for spec in ALL_SERVICES
+                for kind in spec.processes
+                if kind != "web"
             },
         )
 
@@ -132,21 +130,21 @@ def stack_processes(
         # Only the web process runs several workers, so only it adds up their metrics through files.
         web_env = env | {"PROMETHEUS_MULTIPROC_DIR": str(web_metrics_dir / spec.name)}
         processes.append(ProcessSpec(f"{spec.name}-web", spec.name, "web", web, str(REPO_ROOT), web_env, http_port))
-        if spec in DOMAIN_SERVICES:
-            grpc_port = ports.grpc[spec.name]
-            for kind, command in (("grpc", "run_grpc"), ("consumer", "consume_events"), ("relay", "relay_outbox")):
-                name = f"{spec.name}-{kind}"
-                metrics_port = ports.metrics.get(name)
-                processes.append(
-                    ProcessSpec(
-                        name,
-                        spec.name,
-                        kind,
-                        manage_command(spec, command),
-                        str(REPO_ROOT),
-                        env | ({"METRICS_PORT": str(metrics_port)} if metrics_port else {}),
-                        grpc_port=grpc_port if kind == "grpc" else None,
-                        metrics_port=metrics_port,
-                    )
+        for kind in spec.processes:
+            if kind == "web":
+                continue
+            name = f"{spec.name}-{kind}"
+            metrics_port = ports.metrics.get(name)
+            processes.append(
+                ProcessSpec(
+                    name,
+                    spec.name,
+                    kind,
+                    manage_command(spec, COMMANDS[kind]),
+                    str(REPO_ROOT),
+                    env | ({"METRICS_PORT": str(metrics_port)} if metrics_port else {}),
+                    grpc_port=ports.grpc[spec.name] if kind == "grpc" else None,
+                    metrics_port=metrics_port,
                 )
+            )
     return processes

@@ -105,6 +105,16 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     EventType("user.updated", 1, "users", record(USER), "A user's profile, role or status changed.", ("order",)),
     EventType("user.deactivated", 1, "users", record({"user_id": UUID}), "A user may no longer sign in.", ("order",)),
+    EventType(
+        "user.tokens_revoked",
+        1,
+        "users",
+        record({"user_id": UUID, "not_before": TIMESTAMP, "expires_at": TIMESTAMP}, {"session_id": UUID}),
+        "The user's access tokens issued at or before not_before must be refused (logout, password change, "
+        "deactivation, staff role taken away); with session_id, only those of that session (the tokens' family "
+        "claim). After expires_at every such token has expired anyway.",
+        ("gateway", "product", "order", "inventory"),
+    ),
     EventType("product.created", 1, "products", record(PRODUCT), "A product was added to the catalog.", ("inventory",)),
     EventType(
         "product.updated",

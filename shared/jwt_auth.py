@@ -4,7 +4,8 @@ Only RS256 is accepted, against the user service's public key(s): from PEM files
 (``JWT_PUBLIC_KEY_PATH``, plus ``JWT_PREVIOUS_PUBLIC_KEY_PATH`` during a key
 rotation) or, when ``JWT_JWKS_URL`` is set, from its JWKS (cached). The ``kid``
 header picks the key. ``iss``, ``aud``, ``exp``, ``iat``, ``sub`` and ``jti`` are
-required; the token type must be ``access``.
+required; the token type must be ``access``. A token issued before its user's (or its session's)
+tokens were revoked is refused too (:mod:`shared.revocations`).
 """
 
 from __future__ import annotations
@@ -28,9 +29,15 @@ from django.conf import settings
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from shared import metrics
+from shared.revocations import REVOCATIONS
+
 logger = logging.getLogger(__name__)
 
 ALGORITHM = "RS256"
+# The sign-in session a token belongs to: the id shared by every refresh token rotated from one
+# sign-in, copied into the access tokens made from them (user_svc's users.tokens).
+FAMILY_CLAIM = "family"
 JWKS_CACHE_SECONDS = 300
 JWKS_MIN_REFRESH_SECONDS = 30
 
@@ -182,7 +189,22 @@ def verify_access_token(token: str) -> Principal:
         subject = uuid.UUID(str(claims["sub"]))
     except ValueError as exc:
         raise InvalidToken("the subject is not a user id") from exc
+    try:
+        issued_at = float(claims["iat"])
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("iat is not a number") from exc
+    if REVOCATIONS.refuses(user_id=subject, session_id=_session(claims), issued_at=issued_at):
+        metrics.TOKENS_REFUSED_REVOKED.inc()
+        raise InvalidToken(f"revoked: user {subject} signed out, changed password or lost access since it was issued")
     return Principal(id=subject, role=str(claims.get("role", "")), token_id=str(claims["jti"]), claims=claims)
+
+
+def _session(claims: dict[str, Any]) -> uuid.UUID | None:
+    """The sign-in session (refresh-token family) the token was issued for; None for a token without one."""
+    try:
+        return uuid.UUID(str(claims[FAMILY_CLAIM]))
+    except (KeyError, ValueError):
+        return None
 
 
 def bearer_token(authorization: str | None) -> str | None:

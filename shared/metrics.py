@@ -95,6 +95,15 @@ CONSUMER_LAG = Gauge(
     multiprocess_mode="livemax",
 )
 
+# Revoked access tokens (shared.revocations), in every process that verifies tokens.
+TOKENS_REFUSED_REVOKED = Counter(
+    "shop_access_tokens_refused_revoked", "Access tokens refused because they were revoked (logout, password, ...)."
+)
+TOKEN_REVOCATION_READS_FAILED = Counter(
+    "shop_token_revocation_reads_failed",
+    "Reads of new token revocations that failed on the database (the last known ones stayed in force).",
+)
+
 # gRPC, recorded by the interceptors of shared.grpc_server and shared.grpc_client. ``method`` is the
 # full name, e.g. /shop.product.v1.ProductService/GetProducts; ``code`` the status, e.g. OK, NOT_FOUND.
 GRPC_SERVER_HANDLED = Counter(

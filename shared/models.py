@@ -135,3 +135,26 @@ class StaffAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.remote_id})"
+
+
+class AccessTokenRevocation(models.Model):
+    """The access tokens of a user (or of one of their sessions) issued up to ``not_before`` are refused.
+
+    user_svc writes a row in the transaction that revokes (and publishes ``user.tokens_revoked``);
+    every other service writes its copy when it consumes that event. Each process that verifies
+    tokens keeps the live rows in memory (:mod:`shared.revocations`), reading new ones by ``id``.
+    Once ``expires_at`` has passed every token the row refuses has expired too, so it is pruned.
+    """
+
+    user_id = models.UUIDField()
+    # The refresh-token family (the ``family`` claim) of the one session revoked; null: every session.
+    session_id = models.UUIDField(null=True, blank=True)
+    not_before = models.DateTimeField()
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "access token revocation"
+
+    def __str__(self) -> str:
+        which = f"session {self.session_id}" if self.session_id else "every session"
+        return f"user {self.user_id}, {which}: tokens up to {self.not_before.isoformat()}"

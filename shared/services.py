@@ -12,15 +12,29 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+# The processes a service can run: gunicorn, ``run_grpc``, ``consume_events``, ``relay_outbox``.
+PROCESS_KINDS: tuple[str, ...] = ("web", "grpc", "consumer", "relay")
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     name: str  # "user", "product", ...
     http_port: int
     grpc_port: int | None  # the gateway has no gRPC server
+    # Which of PROCESS_KINDS it runs; the gateway has no gRPC server and publishes no events (no relay).
+    processes: tuple[str, ...] = PROCESS_KINDS
+
+    def metrics_port(self, kind: str) -> int:
+        """Where its ``kind`` process (not web: that serves /metrics on the HTTP port) serves /metrics."""
+        return {
+            "grpc": self.grpc_metrics_port,
+            "consumer": self.consumer_metrics_port,
+            "relay": self.relay_metrics_port,
+        }[kind]
 
     @property
     def consumer_metrics_port(self) -> int:
-        """Where its ``consume_events`` process serves /metrics (9101-9104 by service)."""
+        """Where its ``consume_events`` process serves /metrics (9100 for the gateway, 9101-9104 by service)."""
         return 9100 + self.http_port % 100
 
     @property
@@ -52,7 +66,8 @@ class ServiceSpec:
         return f"{self.name.upper()}_SVC_"
 
 
-GATEWAY = ServiceSpec("gateway", 8000, None)
+# The gateway consumes only to learn of revoked access tokens (shared.revocations).
+GATEWAY = ServiceSpec("gateway", 8000, None, ("web", "consumer"))
 USER = ServiceSpec("user", 8001, 50051)
 PRODUCT = ServiceSpec("product", 8002, 50052)
 ORDER = ServiceSpec("order", 8003, 50053)

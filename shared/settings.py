@@ -25,6 +25,8 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
                           user_svc applies them to every sign-in, the other services to their admin's local
                           accounts (shared.ratelimit)
 ``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
+``TOKEN_REVOCATIONS_REFRESH_SECONDS`` how often a process reads new revocations of access tokens (0.5; see
+                          shared.revocations): with the event's delivery, how long a revoked token still works
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import dj_database_url
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
-from shared.env import env_bool, env_int, env_list, env_str
+from shared.env import env_bool, env_float, env_int, env_list, env_str
 from shared.services import ALL_SERVICES, BY_NAME, REPO_ROOT
 
 # Lets model admins, serializers and querysets be subscripted at run time, as the type stubs want.
@@ -227,6 +229,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "JWT_ISSUER": env_str("JWT_ISSUER", "shop-user-svc"),
         "JWT_AUDIENCE": env_str("JWT_AUDIENCE", "shop"),
         "JWT_LEEWAY_SECONDS": env_int("JWT_LEEWAY_SECONDS", 5),
+        # How stale this process's copy of the revoked access tokens may get (shared.revocations).
+        "TOKEN_REVOCATIONS_REFRESH_SECONDS": env_float("TOKEN_REVOCATIONS_REFRESH_SECONDS", 0.5),
         "SERVICE_URLS": service_urls,
         "PUBLIC_BASE_URL": public_base_url(default=service_urls["gateway"]),
         "SERVICE_GRPC_TARGETS": {

@@ -6,13 +6,24 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
 from django.db import transaction
 from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
 from users.models import Role, User
-from users.services import user_save_created, user_save_edited, user_set_access
+from users.services import user_reset_password, user_save_created, user_save_edited, user_set_access
+
+
+class PasswordResetForm(AdminPasswordChangeForm):
+    """The admin's "change password" form, saving through the service, which signs the user out everywhere."""
+
+    def save(self, commit: bool = True) -> User:
+        usable = self.cleaned_data["set_usable_password"]
+        saved = user_reset_password(user=self.user, new_password=self.cleaned_data["password1"] if usable else None)
+        self.user.password = saved.password  # the admin keeps its own session when staff reset their own password
+        return self.user
 
 
 @admin.register(User)
@@ -31,6 +42,7 @@ class UserAdmin(DjangoUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "role")}),)
     actions = ["deactivate_users", "make_users_staff"]
+    change_password_form = PasswordResetForm
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm[User], change: bool) -> None:
         if change:

@@ -22,6 +22,7 @@ from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBl
 from users.models import Role, User, normalize_email
 from users.tokens import (
     RefreshToken,
+    access_tokens_revoke,
     TokenPair,
     refresh_token_family,
     refresh_token_family_if_revoked,
@@ -113,7 +114,12 @@ def auth_refresh(*, refresh: str) -> TokenPair:
 
 
 def auth_sign_out(*, user: User, refresh: str) -> None:
-    """Revokes ``refresh``, which must be a live refresh token of ``user``.
+    """Ends the session of ``refresh``, which must be a live refresh token of ``user``.
+
+    The session is the token's family (every token rotated from one sign-in): its refresh tokens
+    are revoked and its access tokens refused everywhere within seconds; the user's other sessions
+    go on. A token from before families existed names no session, so then every access token of
+    the user is refused (their other refresh tokens still work).
 
     Raises :class:`~users.errors.InvalidInput` naming ``refresh`` otherwise, with one message for
     "invalid" and "someone else's", so the answer says nothing about other users' tokens.
@@ -123,7 +129,13 @@ def auth_sign_out(*, user: User, refresh: str) -> None:
         raise InvalidInput(
             "This is not a live refresh token of yours.", errors={"refresh": ["Not a live refresh token of yours."]}
         )
-    refresh_token_revoke(token)
+    family = refresh_token_family(token)
+    with transaction.atomic():
+        refresh_token_revoke(token)
+        if family is not None:
+            refresh_token_family_revoke(family=family)
+        else:
+            access_tokens_revoke(user_id=user.id)
 
 
 def _refresh_token(raw: str) -> RefreshToken | None:

@@ -2,7 +2,8 @@
 
 Every change to an existing user goes through :func:`_announce`, the one place that decides what
 a change means for other services: ``user.updated`` when a published field changed, and also
-``user.deactivated`` (with the user's refresh tokens revoked) when the account stopped being active.
+``user.deactivated`` (with the user signed out everywhere, :func:`_sign_out_everywhere`) when the
+account stopped being active, or the user's access tokens revoked when the staff role was taken away.
 Writes re-read the row under ``select_for_update`` so the event describes what was committed.
 
 This service's admin site follows the role, in every write here (:func:`_follow_role`): a staff-role
@@ -23,7 +24,7 @@ from shared.errors import Conflict
 from shared.events import Envelope, publish, rfc3339
 from users.errors import InvalidInput
 from users.models import Role, User, normalize_email
-from users.tokens import refresh_tokens_revoke_all
+from users.tokens import access_tokens_revoke, refresh_tokens_revoke_all
 
 # The fields user.updated carries (with user_id); a change to any of them is announced.
 PUBLISHED_FIELDS = ("email", "first_name", "last_name", "role", "is_active")
@@ -76,10 +77,11 @@ def user_update_profile(*, user: User, first_name: str | None = None, last_name:
 def user_set_access(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
     """Staff's change of what a user may do: the API ``role`` and whether the account is active.
 
-    Deactivation revokes the user's refresh tokens; their access tokens are refused by this
-    service at once and lapse elsewhere within the access token lifetime. This service's admin
-    site follows the role (``is_staff``); every other admin re-checks the account within
-    ``ADMIN_STAFF_RECHECK_SECONDS`` (``shared.admin_auth``).
+    Deactivation signs the user out everywhere (refresh and access tokens); taking the staff role
+    away revokes their access tokens, which carry the role (a refresh mints one with the new role).
+    Access tokens are refused by the gateway and every service within a second or two
+    (:mod:`shared.revocations`). This service's admin site follows the role (``is_staff``); every
+    other admin re-checks the account within ``ADMIN_STAFF_RECHECK_SECONDS`` (``shared.admin_auth``).
     """
     if role is not None and role not in Role.values:
         raise InvalidInput(f"{role!r} is not a role.", errors={"role": [f"Choose one of {', '.join(Role.values)}."]})
@@ -87,7 +89,7 @@ def user_set_access(*, user: User, role: str | None = None, is_active: bool | No
 
 
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
-    """Sets a new password after checking the current one; every refresh token of the user is revoked.
+    """Sets a new password after checking the current one and signs the user out everywhere.
 
     Raises :class:`~users.errors.InvalidInput` naming ``old_password`` (wrong) or ``new_password`` (too weak).
     """
@@ -101,7 +103,23 @@ def user_change_password(*, user: User, old_password: str, new_password: str) ->
         locked = User.objects.select_for_update().get(pk=user.pk)
         locked.set_password(new_password)
         locked.save(update_fields=["password"])
-        refresh_tokens_revoke_all(user=locked)
+        _sign_out_everywhere(user=locked)
+
+
+def user_reset_password(*, user: User, new_password: str | None) -> User:
+    """Staff's setting of a user's password (the admin), None making it unusable; signs the user out everywhere.
+
+    The password was validated by the caller (the admin's form). Returns the user as saved.
+    """
+    with transaction.atomic():
+        locked = User.objects.select_for_update().get(pk=user.pk)
+        if new_password is None:
+            locked.set_unusable_password()
+        else:
+            locked.set_password(new_password)
+        locked.save(update_fields=["password"])
+        _sign_out_everywhere(user=locked)
+    return locked
 
 
 def user_save_created(*, user: User) -> None:
@@ -161,7 +179,20 @@ def _announce(*, before: dict[str, Any], user: User) -> None:
     publish(Envelope(type="user.updated", key=str(user.id), payload=after))
     if before["is_active"] and not user.is_active:
         publish(Envelope(type="user.deactivated", key=str(user.id), payload={"user_id": str(user.id)}))
-        refresh_tokens_revoke_all(user=user)
+        _sign_out_everywhere(user=user)
+    elif before["role"] == Role.STAFF and user.role != Role.STAFF:
+        # The access tokens carry the staff role; the next refresh mints them with the new one.
+        access_tokens_revoke(user_id=user.id)
+
+
+def _sign_out_everywhere(*, user: User) -> None:
+    """Ends every session of ``user``: refresh tokens revoked, access tokens refused everywhere within seconds.
+
+    Call inside the transaction that holds the user's row lock (refreshes take it too, so none slips
+    between the two).
+    """
+    refresh_tokens_revoke_all(user=user)
+    access_tokens_revoke(user_id=user.id)
 
 
 def _published_payload(user: User) -> dict[str, Any]:

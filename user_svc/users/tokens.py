@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.backends import TokenBackend
@@ -35,10 +37,10 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from shared.jwt_auth import key_id, load_public_key
+from shared.events import Envelope, publish
+from shared.jwt_auth import FAMILY_CLAIM, key_id, load_public_key
+from shared.revocations import TOKENS_REVOKED, numeric_date, revocation_payload, revocation_record
 from users.models import RefreshTokenFamilyMember, User
-
-FAMILY_CLAIM = "family"
 
 
 class SigningBackend(TokenBackend):
@@ -97,6 +99,14 @@ BACKEND = SigningBackend()
 
 class AccessToken(tokens.AccessToken):
     _token_backend = BACKEND
+
+    def set_iat(self, claim: str = "iat", at_time: datetime | None = None) -> None:
+        """``iat`` to the microsecond (RFC 7519's NumericDate may be fractional), as revocations compare it.
+
+        With whole seconds, a token signed in the same second as a password change would be either
+        refused though signed after it or accepted though signed before it.
+        """
+        self.payload[claim] = numeric_date(at_time or self.current_time)
 
 
 class RefreshToken(tokens.RefreshToken):
@@ -177,11 +187,20 @@ def refresh_token_family_if_revoked(raw: str) -> uuid.UUID | None:
 
 
 def refresh_token_family_revoke(*, family: uuid.UUID) -> int:
-    """Blacklists every refresh token of ``family`` not yet revoked; how many that were."""
-    live = OutstandingToken.objects.filter(family_member__family=family, blacklistedtoken__isnull=True)
-    revoked = BlacklistedToken.objects.bulk_create(
-        [BlacklistedToken(token=outstanding) for outstanding in live], ignore_conflicts=True
-    )
+    """Ends the session ``family``: blacklists every refresh token of it not yet revoked (how many that
+    were) and revokes the access tokens made from them (:func:`access_tokens_revoke`)."""
+    with transaction.atomic():
+        members = OutstandingToken.objects.filter(family_member__family=family)
+        user_id = members.values_list("user_id", flat=True).first()
+        # The lock a refresh holds while it mints (users.auth.auth_refresh): a token it rotates in
+        # is committed before the live ones are read here, and issued before the revocation.
+        User.objects.select_for_update().filter(pk=user_id).first()
+        live = members.filter(blacklistedtoken__isnull=True)
+        revoked = BlacklistedToken.objects.bulk_create(
+            [BlacklistedToken(token=outstanding) for outstanding in live], ignore_conflicts=True
+        )
+        if user_id is not None:
+            access_tokens_revoke(user_id=user_id, session=family)
     return len(revoked)
 
 
@@ -192,3 +211,23 @@ def refresh_tokens_revoke_all(*, user: User) -> int:
         [BlacklistedToken(token=outstanding) for outstanding in live], ignore_conflicts=True
     )
     return len(revoked)
+
+
+def access_tokens_revoke(*, user_id: uuid.UUID, session: uuid.UUID | None = None) -> None:
+    """Has the user's access tokens issued until now refused everywhere, within a second or two (only
+    those of the sign-in ``session``, a refresh-token family, when given).
+
+    The one owner of "these access tokens must stop working": records the revocation here and
+    publishes ``user.tokens_revoked`` for the gateway and the other services (:mod:`shared.revocations`).
+    Call it inside the transaction of the change that calls for it, so both commit with the change.
+    """
+    not_before = timezone.now()
+    revocation = {
+        "user_id": user_id,
+        "session_id": session,
+        "not_before": not_before,
+        # Every token it refuses was issued by now, so it has expired one lifetime later.
+        "expires_at": not_before + api_settings.ACCESS_TOKEN_LIFETIME,
+    }
+    revocation_record(**revocation)
+    publish(Envelope(type=TOKENS_REVOKED, key=str(user_id), payload=revocation_payload(**revocation)))

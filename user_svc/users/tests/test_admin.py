@@ -36,7 +36,14 @@ def test_deactivate_action_deactivates_each_selected_user_with_events(admin_clie
     assert response.status_code == 302
     assert list(User.objects.filter(is_active=False).order_by("email")) == sorted([first, second], key=str)
     assert User.objects.get(pk=untouched.pk).is_active
-    assert sorted(events()) == ["user.deactivated", "user.deactivated", "user.updated", "user.updated"]
+    assert sorted(events()) == [
+        "user.deactivated",
+        "user.deactivated",
+        "user.tokens_revoked",
+        "user.tokens_revoked",
+        "user.updated",
+        "user.updated",
+    ]
 
 
 def test_make_staff_action_sets_the_role_with_one_event_per_changed_user(admin_client):

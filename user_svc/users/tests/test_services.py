@@ -41,7 +41,7 @@ def test_role_change_and_deactivation_together_publish_one_update_and_one_deacti
 
     user_set_access(user=user, role=Role.STAFF, is_active=False)
 
-    assert events() == ["user.updated", "user.deactivated"]
+    assert events() == ["user.updated", "user.deactivated", "user.tokens_revoked"]
     payload = OutboxEvent.objects.order_by("id").first().envelope["payload"]
     assert (payload["role"], payload["is_active"]) == ("staff", False)
 
@@ -90,7 +90,7 @@ def test_an_in_place_edit_is_saved_and_announced_once():
     user_save_edited(user=user)
 
     assert User.objects.get(pk=user.pk).email == "after@example.com"
-    assert events() == ["user.updated", "user.deactivated"]
+    assert events() == ["user.updated", "user.deactivated", "user.tokens_revoked"]
 
 
 def test_an_in_place_edit_of_unpublished_fields_publishes_nothing():
@@ -122,7 +122,7 @@ def test_taking_the_staff_role_away_takes_the_admin_site_away():
     user_set_access(user=user, role=Role.CUSTOMER)
 
     assert admin_flags(user) == (False, False)
-    assert events() == ["user.updated"]
+    assert events() == ["user.updated", "user.tokens_revoked"]
 
 
 def test_an_admin_edit_cannot_give_a_customer_the_admin_site():

@@ -110,7 +110,7 @@ def test_password_change_is_204_and_the_new_password_signs_in(as_customer, custo
         "/api/v1/auth/token", {"email": customer.email, "password": "a-much-better-passphrase"}, format="json"
     )
     assert signed.status_code == 200
-    assert events() == []
+    assert events() == ["user.tokens_revoked"]
 
 
 def test_password_change_revokes_every_refresh_token_of_the_user(customer, staff, api):
@@ -250,7 +250,7 @@ def test_staff_deactivates_a_user_with_user_updated_then_user_deactivated(as_sta
     assert response.status_code == 200
     assert response.json()["is_active"] is False
     rows = list(OutboxEvent.objects.order_by("id"))
-    assert [row.event_type for row in rows] == ["user.updated", "user.deactivated"]
+    assert [row.event_type for row in rows] == ["user.updated", "user.deactivated", "user.tokens_revoked"]
     assert rows[0].envelope["payload"]["is_active"] is False
     assert rows[1].envelope["payload"] == {"user_id": str(customer.id)}
     assert {row.key for row in rows} == {str(customer.id)}
