@@ -18,6 +18,7 @@ from shared.ratelimit import Limit, peek, take
 from shared.testing.tokens import access_token, claims, forged_tokens, private_key_pem
 
 
+@pytest.mark.django_db  # a valid signature is not enough: revocations are read
 def test_a_valid_token_gives_its_principal():
     user_id = uuid.uuid4()
     principal = verify_access_token(access_token(user_id, "staff"))
@@ -38,6 +39,7 @@ def test_a_token_naming_an_unknown_key_is_refused():
         verify_access_token(token)
 
 
+@pytest.mark.django_db  # a valid signature is not enough: revocations are read
 def test_previous_key_is_accepted_during_a_rotation(settings, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
@@ -107,6 +109,7 @@ def test_services_refuse_forged_tokens_on_protected_routes(kind):
     assert response["Content-Type"] == "application/problem+json"
 
 
+@pytest.mark.django_db  # a valid signature is not enough: revocations are read
 def test_services_accept_a_valid_token():
     user_id = uuid.uuid4()
     response = call("/api/v1/orders", access_token(user_id, "customer"))
@@ -114,6 +117,7 @@ def test_services_accept_a_valid_token():
     assert response.data == {"user": str(user_id), "role": "customer"}
 
 
+@pytest.mark.django_db  # a valid signature is not enough: revocations are read
 def test_anonymous_is_401_and_a_customer_on_a_staff_route_403():
     assert call("/api/v1/orders").status_code == 401
     assert call("/api/v1/inventory", access_token(role="customer")).status_code == 403
