@@ -27,7 +27,14 @@ if str(ROOT) not in sys.path:  # no root conftest guaranteed; shared/ lives at t
 
 from ops import monitor  # noqa: E402
 from ops.stack import Ports, stack_processes  # noqa: E402
-from shared.services import ALL_SERVICES, DOMAIN_SERVICES, TOPIC_PARTITIONS, TOPICS, ServiceSpec  # noqa: E402
+from shared.services import (  # noqa: E402
+    ALL_SERVICES,
+    DOMAIN_SERVICES,
+    PROCESS_KINDS,
+    TOPIC_PARTITIONS,
+    TOPICS,
+    ServiceSpec,
+)
 
 COMPOSE_DIR = ROOT / "compose"
 COMPOSE_FILE = COMPOSE_DIR / "docker-compose.yml"
@@ -42,14 +49,14 @@ GRAFANA_DASHBOARD_PROVIDERS = COMPOSE_DIR / "grafana" / "provisioning" / "dashbo
 GRAFANA_DASHBOARDS = COMPOSE_DIR / "grafana" / "dashboards"
 
 BY_NAME = {spec.name: spec for spec in ALL_SERVICES}
-LONG_RUNNING_ROLES = ("web", "grpc", "consumer", "relay")
+LONG_RUNNING_ROLES = PROCESS_KINDS
 ONE_SHOT_APP_SERVICES = {"migrate"}
 CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 
 
 def roles(spec: ServiceSpec) -> tuple[str, ...]:
-    """The processes a service runs: the gateway only serves HTTP."""
-    return LONG_RUNNING_ROLES if spec.grpc_port else ("web",)
+    """The processes a service runs (the gateway: web, and a consumer of revoked tokens)."""
+    return spec.processes
 
 
 # --------------------------------------------------------------------------------------------
@@ -217,9 +224,8 @@ def test_each_service_runs_its_processes(spec: ServiceSpec) -> None:
     assert not missing, f"compose lacks {missing}"
     for name in expected:
         assert is_app(present[name]), f"{name} must be built from compose/Dockerfile"
-    if not spec.grpc_port:
-        unexpected = sorted(({f"{spec.name}-{role}" for role in LONG_RUNNING_ROLES} - expected) & present.keys())
-        assert not unexpected, f"{spec.name} has no gRPC server or events, yet compose runs {unexpected}"
+    unexpected = sorted(({f"{spec.name}-{role}" for role in LONG_RUNNING_ROLES} - expected) & present.keys())
+    assert not unexpected, f"shared/services.py gives {spec.name} no such process, yet compose runs {unexpected}"
 
 
 @pytest.mark.parametrize("spec", ALL_SERVICES, ids=lambda spec: spec.name)
@@ -245,9 +251,11 @@ def test_grpc_process_serves_the_service_port(spec: ServiceSpec) -> None:
     assert (spec.grpc_port, spec.grpc_port) in published_ports(grpc), f"{spec.name}-grpc must publish {spec.grpc_port}"
 
 
-@pytest.mark.parametrize("spec", DOMAIN_SERVICES, ids=lambda spec: spec.name)
+@pytest.mark.parametrize("spec", ALL_SERVICES, ids=lambda spec: spec.name)
 def test_event_processes_run_their_commands(spec: ServiceSpec) -> None:
     for role, command in (("consumer", "consume_events"), ("relay", "relay_outbox")):
+        if role not in roles(spec):
+            continue
         service = services()[f"{spec.name}-{role}"]
         assert invocations(service) == [["python", f"{spec.project}/manage.py", command]], f"{spec.name}-{role}"
         assert not service.get("ports"), f"{spec.name}-{role} serves nothing and publishes no port"

@@ -3,13 +3,16 @@
 import logging
 import time
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from gateway.tests import tokens
 from gateway.tests.conftest import json_body
 from gateway.tests.tokens import bearer, mint
 from shared.jwt_auth import load_public_key, public_jwk
+from shared.revocations import numeric_date, revocation_record
 
 pytestmark = pytest.mark.django_db
 
@@ -143,3 +146,20 @@ def test_refusals_are_logged_without_the_token(client, upstreams, caplog):
     assert record.getMessage().startswith("refused GET /api/v1/orders: ")
     assert token not in record.getMessage()
     assert token.split(".")[2] not in record.getMessage()
+
+
+def test_a_revoked_token_is_401_and_not_forwarded_and_one_signed_after_the_revocation_passes(client, upstreams):
+    user_id, revoked_at = uuid.uuid4(), timezone.now()
+    revocation_record(
+        user_id=user_id, session_id=None, not_before=revoked_at, expires_at=revoked_at + timedelta(minutes=5)
+    )
+    before = mint(subject=user_id, iat=numeric_date(revoked_at) - 0.000001)
+    after = mint(subject=user_id, iat=numeric_date(revoked_at) + 0.000001)
+
+    refused = client.get("/api/v1/orders", **bearer(before))
+    assert refused.status_code == 401
+    assert refused["Content-Type"] == "application/problem+json"
+    assert refused["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    assert nothing_forwarded(upstreams)
+
+    assert client.get("/api/v1/orders", **bearer(after)).status_code == 200

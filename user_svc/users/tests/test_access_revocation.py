@@ -7,7 +7,9 @@ and ``user.tokens_revoked`` goes into the outbox for the gateway and the other s
 from datetime import datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
+from rest_framework_simplejwt import tokens as simplejwt_tokens
 
 from shared.jwt_auth import InvalidToken, verify_access_token
 from shared.models import AccessTokenRevocation, OutboxEvent
@@ -94,6 +96,24 @@ def test_a_token_signed_right_after_a_password_change_works(customer, api):
     assert signed.status_code == 200
     assert not refused(signed.json()["access"])
     assert signed_in_with(signed.json()["access"]).get("/api/v1/users/me").status_code == 200
+
+
+def test_within_one_second_a_token_signed_before_a_password_change_is_refused_and_one_after_works(
+    customer, monkeypatch
+):
+    second = timezone.now().replace(microsecond=0)
+    clock = [second + timedelta(milliseconds=100)]
+    monkeypatch.setattr(simplejwt_tokens, "aware_utcnow", lambda: clock[0])
+    monkeypatch.setattr(timezone, "now", lambda: clock[0])
+    before = token_pair_for(customer)
+
+    clock[0] = second + timedelta(milliseconds=300)
+    user_change_password(user=customer, old_password=PASSWORD, new_password="a-much-better-passphrase")
+    clock[0] = second + timedelta(milliseconds=500)
+    after = token_pair_for(customer)
+
+    assert refused(before.access)
+    assert not refused(after.access)
 
 
 def test_deactivation_by_staff_refuses_the_users_access_tokens(as_staff, customer):
