@@ -15,8 +15,9 @@ before it does not, even within one second.
 
 Checking must cost next to nothing per request, so each process keeps the live revocations in
 memory (:data:`REVOCATIONS`) and reads only the rows added since, at most every
-``TOKEN_REVOCATIONS_REFRESH_SECONDS`` (0.5). Rows are read by their increasing id; an id skipped by a read may belong to a
-transaction still committing, so skipped ids are asked for again for ``GAP_SECONDS``. A revocation
+``TOKEN_REVOCATIONS_REFRESH_SECONDS`` (0.5). Rows are read by their increasing id; an id skipped
+by a read may belong to a transaction still committing, so skipped ids are asked for again for
+``GAP_SECONDS``. A revocation
 is forgotten at its ``expires_at`` (plus the verification leeway): every token it refuses has
 expired by then. The consumers' periodic task deletes such rows.
 
@@ -202,12 +203,20 @@ class RevocationList:
         Only a flood of revocations gets here; it costs honest clients a token refresh, never a
         revoked token accepted.
         """
-        entries = [(revocation.not_before, kind, key) for kind in (self._users, self._sessions) for key, revocation in kind.items()]
-        entries.sort(key=lambda entry: entry[0])
+        entries = sorted(
+            (
+                (revocation.not_before, kind, key)
+                for kind in (self._users, self._sessions)
+                for key, revocation in kind.items()
+            ),
+            key=lambda entry: entry[0],
+        )
         floor = self._floor or Revocation(0.0, 0.0)
         for _, kind, key in entries[:count]:
             revocation = kind.pop(key)
-            floor = Revocation(max(floor.not_before, revocation.not_before), max(floor.expires_at, revocation.expires_at))
+            floor = Revocation(
+                max(floor.not_before, revocation.not_before), max(floor.expires_at, revocation.expires_at)
+            )
         self._floor = floor
         logger.warning(
             "%d token revocations over the limit of %d: every access token issued up to %s is refused",

@@ -4,23 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shared', '0006_staff_accounts'),
+        ("shared", "0006_staff_accounts"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AccessTokenRevocation',
+            name="AccessTokenRevocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('user_id', models.UUIDField()),
-                ('session_id', models.UUIDField(blank=True, null=True)),
-                ('not_before', models.DateTimeField()),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("user_id", models.UUIDField()),
+                ("session_id", models.UUIDField(blank=True, null=True)),
+                ("not_before", models.DateTimeField()),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
             options={
-                'verbose_name': 'access token revocation',
+                "verbose_name": "access token revocation",
             },
         ),
     ]

@@ -22,8 +22,8 @@ from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBl
 from users.models import Role, User, normalize_email
 from users.tokens import (
     RefreshToken,
-    access_tokens_revoke,
     TokenPair,
+    access_tokens_revoke,
     refresh_token_family,
     refresh_token_family_if_revoked,
     refresh_token_family_revoke,

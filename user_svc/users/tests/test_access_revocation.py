@@ -33,8 +33,7 @@ def refused(access: str) -> bool:
 
 def revocation_events() -> list[dict]:
     return [
-        row.envelope["payload"]
-        for row in OutboxEvent.objects.filter(event_type="user.tokens_revoked").order_by("id")
+        row.envelope["payload"] for row in OutboxEvent.objects.filter(event_type="user.tokens_revoked").order_by("id")
     ]
 
 
