@@ -30,7 +30,6 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from shared import metrics
-from shared.revocations import REVOCATIONS
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +192,10 @@ def verify_access_token(token: str) -> Principal:
         issued_at = float(claims["iat"])
     except (TypeError, ValueError) as exc:
         raise InvalidToken("iat is not a number") from exc
+    # Imported here, not at the top: it needs the app registry (a model), and this module's key
+    # helpers are used without Django too (the cross-service tests, ops).
+    from shared.revocations import REVOCATIONS
+
     if REVOCATIONS.refuses(user_id=subject, session_id=_session(claims), issued_at=issued_at):
         metrics.TOKENS_REFUSED_REVOKED.inc()
         raise InvalidToken(f"revoked: user {subject} signed out, changed password or lost access since it was issued")
