@@ -18,9 +18,9 @@ from users.selectors import user_get_active
 
 
 class UserJWTAuthentication(JWTAuthentication):
-    """Other services trust a valid token until it expires; this one owns the users, so it also
-    refuses the token of a deactivated or deleted account at once, and authorises on the user's
-    current role rather than the one in the token."""
+    """Every service refuses a revoked token within a second or two (``shared.revocations``); this one
+    owns the users, so it also refuses the token of a deactivated or deleted account at once, and
+    authorises on the user's current role rather than the one in the token."""
 
     def authenticated(self, principal: Principal) -> User:
         user = user_get_active(user_id=principal.id)

@@ -10,6 +10,10 @@ Refresh tokens are recorded as outstanding (simplejwt's blacklist app) so that l
 password change and deactivation can revoke them. The token text itself is not stored: a copy
 of every live credential in the database would turn a leaked backup into stolen sessions.
 
+Access tokens are revoked too (:func:`access_tokens_revoke`): a revocation row here and the
+``user.tokens_revoked`` event make the gateway and every service refuse them within seconds
+(:mod:`shared.revocations`); their ``iat`` has microseconds so that the cut is exact.
+
 Every refresh token carries a ``family`` claim: the id shared by all tokens rotated from one
 sign-in (recorded per token in :class:`~users.models.RefreshTokenFamilyMember`). Presenting a token
 that was already redeemed revokes its whole family, the live one too, as the OAuth 2.0 security
