@@ -5,6 +5,11 @@ every process with its output in ``<log_dir>/<name>.log``, restarts one that
 dies (at once when it had run 10 s or more, else backing off up to 30 s), and on SIGTERM stops them all (SIGTERM, then
 SIGKILL after a grace period) and exits. The state file is rewritten with
 each process's pid and restart count, so ``status`` and ``down`` work by pid.
+
+The supervisor owns the listening socket of every web process (as systemd's socket activation
+does) and hands it to gunicorn as ``HTTP_LISTEN_FD``. The socket outlives the process: while a
+killed web server restarts, the kernel keeps accepting connections into the socket's backlog and
+the new server answers them, so clients see a slower answer instead of "connection refused".
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -26,6 +32,8 @@ GRACE_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
 # A process that ran at least this long before dying is restarted at once.
 STABLE_SECONDS = 10.0
+# Connections the kernel queues on a web process's socket while nobody accepts them (a restart).
+LISTEN_BACKLOG = 2048
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Supervisor:
         state = json.loads(state_file.read_text())
         self.log_dir = Path(state["log_dir"])
         self.children = [Child(ProcessSpec(**spec)) for spec in state["processes"]]
+        self.sockets: dict[str, socket.socket] = {}  # by process name: the web processes' listening sockets
         self.stopping = False
 
     def run(self) -> None:
@@ -89,19 +98,41 @@ class Supervisor:
         self.stopping = True
 
     def _start(self, child: Child) -> None:
+        env = os.environ | child.spec.env
+        passed: tuple[int, ...] = ()
+        if child.spec.kind == "web" and child.spec.http_port:
+            try:
+                listener = self._listener(child.spec)
+            except OSError as exc:
+                delay = self._restart_delay(child, ran=0.0)
+                self._log(f"{child.spec.name}: cannot listen on {child.spec.http_port} ({exc}); again in {delay:.0f}s")
+                child.next_start = time.monotonic() + delay
+                return
+            env["HTTP_LISTEN_FD"] = str(listener.fileno())
+            passed = (listener.fileno(),)
         log = (self.log_dir / f"{child.spec.name}.log").open("ab")
         child.process = subprocess.Popen(
             child.spec.command,
             cwd=child.spec.cwd,
-            env=os.environ | child.spec.env,
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             # Its own process group, so whatever it leaves behind when it dies can be killed with it.
             start_new_session=True,
+            pass_fds=passed,
         )
         log.close()
         child.started_at = time.monotonic()
+
+    def _listener(self, spec: ProcessSpec) -> socket.socket:
+        """The listening socket of web process ``spec``, bound once and kept across its restarts."""
+        listener = self.sockets.get(spec.name)
+        if listener is None:
+            host = spec.env.get("HTTP_HOST", "127.0.0.1")
+            listener = socket.create_server((host, spec.http_port), backlog=LISTEN_BACKLOG)
+            self.sockets[spec.name] = listener
+        return listener
 
     def _kill_leftovers(self, pid: int) -> None:
         """Kills what is left of a dead child's process group before it is started again.
@@ -129,6 +160,8 @@ class Supervisor:
                 self._log(f"pid {process.pid} ignored SIGTERM for {GRACE_SECONDS:.0f}s; killing it")
                 process.kill()
                 process.wait()
+        for listener in self.sockets.values():
+            listener.close()
         self.state_file.unlink(missing_ok=True)
 
     def _write_state(self) -> None:
