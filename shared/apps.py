@@ -8,7 +8,7 @@ class SharedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from shared import schema  # noqa: F401 - registers the OpenAPI extension
+        from shared import schema, tasks  # noqa: F401 - register the OpenAPI extension and periodic tasks
         from shared.metrics import metrics_allowed_networks
         from shared.ratelimit import login_limits
 
