@@ -46,10 +46,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ops import consistency, postgres
-from ops.isolated import Stack, free_port, start_stack
+from ops.isolated import Stack, start_stack
 from ops.kafka import LocalBroker
 from ops.paths import VAR
-from ops.procs import port_open
+from ops.procs import free_port, port_open
 from ops.supervisor import read_state
 
 PASSWORD = "chaos-pass-phrase-42"  # noqa: S105 - throwaway customers on a throwaway stack

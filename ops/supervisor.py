@@ -51,6 +51,7 @@ class Supervisor:
         self.state_file = state_file
         state = json.loads(state_file.read_text())
         self.log_dir = Path(state["log_dir"])
+        self.stable_seconds = float(state.get("stable_seconds", STABLE_SECONDS))
         self.children = [Child(ProcessSpec(**spec)) for spec in state["processes"]]
         self.sockets: dict[str, socket.socket] = {}  # by process name: the web processes' listening sockets
         self.stopping = False
@@ -79,15 +80,14 @@ class Supervisor:
             time.sleep(0.1)
         self._stop_all()
 
-    @staticmethod
-    def _restart_delay(child: Child, *, ran: float) -> float:
+    def _restart_delay(self, child: Child, *, ran: float) -> float:
         """How long to wait before restarting ``child``, which died after running ``ran`` seconds.
 
         A process that ran stably comes back at once with its backoff reset, whatever it did
         before: the decision is taken after the reset, so an old crash loop is not held against
         it. One that keeps dying young waits 1, 2, 4, ... up to 30 s.
         """
-        if ran >= STABLE_SECONDS:
+        if ran >= self.stable_seconds:
             child.backoff = 1.0
             return 0.0
         delay = child.backoff
@@ -179,12 +179,29 @@ class Supervisor:
         print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} supervisor: {message}", flush=True)
 
 
-def launch(processes: list[ProcessSpec], *, state_file: Path, log_dir: Path, python: str) -> int:
-    """Starts a detached supervisor for ``processes``; returns its pid."""
+def launch(
+    processes: list[ProcessSpec],
+    *,
+    state_file: Path,
+    log_dir: Path,
+    python: str,
+    stable_seconds: float = STABLE_SECONDS,
+) -> int:
+    """Starts a detached supervisor for ``processes``; returns its pid.
+
+    ``stable_seconds``: how long a process must have run to be restarted at once when it dies.
+    """
     state_file.parent.mkdir(parents=True, exist_ok=True)
     log_dir.mkdir(parents=True, exist_ok=True)
     state_file.write_text(
-        json.dumps({"log_dir": str(log_dir), "processes": [p.to_json() for p in processes]}, indent=1)
+        json.dumps(
+            {
+                "log_dir": str(log_dir),
+                "stable_seconds": stable_seconds,
+                "processes": [p.to_json() for p in processes],
+            },
+            indent=1,
+        )
     )
     with (log_dir / "supervisor.log").open("ab") as log:
         supervisor = subprocess.Popen(

@@ -30,10 +30,10 @@ def test_process_that_ran_stably_restarts_within_a_second_after_an_earlier_crash
     spec = ProcessSpec(
         name="flaky", service="none", kind="test", command=[sys.executable, "-c", FLAKY_THEN_STABLE, str(runs)], cwd="."
     )
-    state_file = supervised(spec)
+    state_file = supervised(spec, stable_seconds=2.0)
     wait_until(lambda: runs.exists() and runs.read_text() == "4", timeout=30, what="the crash loop to end")
     stable_pid = wait_until(lambda: child_pid(state_file, "flaky"), timeout=5, what="the stable run's pid")
-    time.sleep(10.5)  # the process must have run 10 s to count as stable; nothing to poll for here
+    time.sleep(2.5)  # the process must have run 2 s (stable_seconds) to count as stable; nothing to poll for
 
     os.kill(stable_pid, signal.SIGKILL)
     killed_at = time.monotonic()

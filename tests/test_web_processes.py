@@ -15,8 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.isolated import free_port
-from ops.procs import pid_alive
+from ops.procs import free_port, pid_alive
 from ops.stack import Ports, ProcessSpec, stack_processes
 from shared.testing import wait_until
 from tests.conftest import child_pid
