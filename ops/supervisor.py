@@ -10,6 +10,9 @@ The supervisor owns the listening socket of every web process (as systemd's sock
 does) and hands it to gunicorn as ``HTTP_LISTEN_FD``. The socket outlives the process: while a
 killed web server restarts, the kernel keeps accepting connections into the socket's backlog and
 the new server answers them, so clients see a slower answer instead of "connection refused".
+A web process that keeps dying young has its socket closed once it backs off for 4 s or more
+(its third quick death in a row): then clients are refused at once rather than left waiting for a
+server that is not coming soon.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ GRACE_SECONDS = 15.0
 MAX_BACKOFF_SECONDS = 30.0
 # A process that ran at least this long before dying is restarted at once.
 STABLE_SECONDS = 10.0
+# A web process backing off this long is crash-looping: its socket is closed until it starts again.
+REFUSE_WHEN_BACKING_OFF_SECONDS = 4.0
 # Connections the kernel queues on a web process's socket while nobody accepts them (a restart).
 LISTEN_BACKLOG = 2048
 
@@ -68,6 +73,9 @@ class Supervisor:
                     delay = self._restart_delay(child, ran=now - child.started_at)
                     self._log(f"{child.spec.name} exited with {child.process.returncode}; restarting in {delay:.0f}s")
                     self._kill_leftovers(child.process.pid)
+                    if delay >= REFUSE_WHEN_BACKING_OFF_SECONDS:
+                        # Crash-looping: refuse connections meanwhile rather than keep clients waiting.
+                        self._close_listener(child.spec)
                     child.process = None
                     child.next_start = now + delay
                     child.restarts += 1
@@ -124,6 +132,11 @@ class Supervisor:
         )
         log.close()
         child.started_at = time.monotonic()
+
+    def _close_listener(self, spec: ProcessSpec) -> None:
+        listener = self.sockets.pop(spec.name, None)
+        if listener is not None:
+            listener.close()
 
     def _listener(self, spec: ProcessSpec) -> socket.socket:
         """The listening socket of web process ``spec``, bound once and kept across its restarts."""
