@@ -13,8 +13,9 @@ server and broker other stacks and tests use are never touched):
   nothing may be in flight any more).
 
 It prints the orders placed, the client-visible errors by status, the longest error window (the
-longest time one order's placement kept failing before it went through), p50/p99 of the time an
-order stayed pending, and the violations, which must be 0 (exit 1 otherwise). Bounded: every
+longest time one order's placement kept failing before it went through) with the faults that
+happened during the worst windows, the slowest single request, p50/p99 of the time an order
+stayed pending, and the violations, which must be 0 (exit 1 otherwise). Bounded: every
 wait has a deadline. The figures are saved to ``var/chaos/chaos-<time>.json``.
 """
 
@@ -45,10 +46,10 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ops import consistency, postgres
-from ops.isolated import Stack, free_port, start_stack
+from ops.isolated import Stack, start_stack
 from ops.kafka import LocalBroker
 from ops.paths import VAR
-from ops.procs import port_open
+from ops.procs import free_port, port_open
 from ops.supervisor import read_state
 
 PASSWORD = "chaos-pass-phrase-42"  # noqa: S105 - throwaway customers on a throwaway stack
@@ -152,14 +153,30 @@ class Tally:
     orders: dict[str, str] = field(default_factory=dict)  # Idempotency-Key -> order id
     duplicates: list[str] = field(default_factory=list)  # keys answered with two different order ids
     given_up: list[str] = field(default_factory=list)
-    error_windows: list[float] = field(default_factory=list)
+    error_windows: list[tuple[float, float]] = field(default_factory=list)  # (first failure, success), monotonic
+    slowest_request: float = 0.0
     events: list[str] = field(default_factory=list)
+    marks: list[tuple[float, str]] = field(default_factory=list)  # every kill and fault, monotonic
     kills: Counter[str] = field(default_factory=Counter)
 
     def log(self, started: float, text: str) -> None:
         with self.lock:
             self.events.append(f"{time.monotonic() - started:6.1f}s {text}")
+            self.marks.append((time.monotonic(), text))
         print(f"  {time.monotonic() - started:6.1f}s {text}", flush=True)
+
+    def worst_windows(self, started: float, count: int = 3) -> list[dict[str, Any]]:
+        """The ``count`` longest error windows, with the kills and faults from 3 s before each until its end."""
+        worst = sorted(self.error_windows, key=lambda window: window[1] - window[0], reverse=True)[:count]
+        return [
+            {
+                "seconds": round(end - start, 1),
+                "from": round(start - started, 1),
+                "to": round(end - started, 1),
+                "during": [text for at, text in self.marks if start - 3 <= at <= end],
+            }
+            for start, end in worst
+        ]
 
 
 def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dict[str, Any]:
@@ -218,6 +235,7 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
                 continue
             with tally.lock:
                 tally.kills[name] += 1
+                tally.marks.append((time.monotonic(), f"killed {name}"))
 
     # Daemons: an interrupted run (Ctrl-C) still reaches the stack's shutdown without waiting for them.
     clients = [threading.Thread(target=client, args=(customer,), daemon=True) for customer in customers]
@@ -242,7 +260,9 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
         "orders_given_up": len(tally.given_up),
         "placement_attempts": tally.attempts,
         "client_errors_by_status": dict(sorted(tally.errors.items())),
-        "longest_error_window_seconds": round(max(tally.error_windows, default=0.0), 1),
+        "longest_error_window_seconds": round(max((end - start for start, end in tally.error_windows), default=0.0), 1),
+        "worst_error_windows": tally.worst_windows(started),
+        "slowest_request_seconds": round(tally.slowest_request, 1),
         "keys_answered_with_two_orders": tally.duplicates,
         "time_pending_seconds": percentiles(pending),
         "final_statuses": final_statuses(stack),
@@ -306,9 +326,11 @@ def place(http: httpx.Client, customer: Customer, product: dict[str, Any], tally
     deadline = time.monotonic() + give_up
     delay = 0.05
     while time.monotonic() < deadline:
+        sent = time.monotonic()
         outcome = attempt(http, customer, key, body)
         with tally.lock:
             tally.attempts += 1
+            tally.slowest_request = max(tally.slowest_request, time.monotonic() - sent)
         if isinstance(outcome, str) and outcome.startswith("order:"):
             order_id = outcome.removeprefix("order:")
             with tally.lock:
@@ -316,7 +338,7 @@ def place(http: httpx.Client, customer: Customer, product: dict[str, Any], tally
                 if known != order_id:
                     tally.duplicates.append(key)
                 if first_failure is not None:
-                    tally.error_windows.append(time.monotonic() - first_failure)
+                    tally.error_windows.append((first_failure, time.monotonic()))
             return
         with tally.lock:
             tally.errors[outcome] += 1
@@ -445,6 +467,12 @@ def render(results: dict[str, Any]) -> str:
         f"  client-visible errors    {sum(errors.values())}: "
         + (", ".join(f"{status} x{count}" for status, count in errors.items()) or "none"),
         f"  longest error window     {results['longest_error_window_seconds']}s",
+        *(
+            f"    {window['seconds']}s at {window['from']}s-{window['to']}s, during: "
+            + (", ".join(window["during"]) or "no kill or fault")
+            for window in results["worst_error_windows"]
+        ),
+        f"  slowest request          {results['slowest_request_seconds']}s",
         f"  time pending             p50 {pending['p50']}s  p99 {pending['p99']}s  max {pending['max']}s",
         f"  keys with two orders     {len(results['keys_answered_with_two_orders'])}",
         f"  processes killed         {sum(results['processes_killed'].values())}: {results['processes_killed']}",

@@ -18,7 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ops.gunicorn_worker import ProblemJsonWorker
 
-bind = f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
+# Under ops/supervisor.py the socket is the supervisor's, already listening, and outlives this server.
+bind = (
+    f"fd://{os.environ['HTTP_LISTEN_FD']}"
+    if os.environ.get("HTTP_LISTEN_FD")
+    else f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
+)
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = ProblemJsonWorker  # gthread, with problem+json for its own 400/414/431
 threads = int(os.environ.get("WEB_THREADS", "4"))

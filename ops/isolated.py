@@ -7,7 +7,6 @@ touches a running ``make up`` stack's databases, ports or topics.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -17,17 +16,11 @@ from pathlib import Path
 from ops import kafka, keys, postgres
 from ops.health import grpc_serving, http_status
 from ops.paths import VAR
-from ops.procs import pid_alive
+from ops.procs import free_port, pid_alive
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown
 from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS
 from shared.settings import test_database_suffix
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass

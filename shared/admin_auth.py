@@ -44,7 +44,7 @@ from django.utils import timezone
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.grpc_client import call, channel
 from shared.models import StaffAccount
-from shared.ratelimit import sign_in_failed, sign_in_wait
+from shared.ratelimit import sign_in_failed, sign_in_succeeded, sign_in_wait
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import _User  # the configured user model, as django-stubs names it
@@ -109,6 +109,8 @@ class ThrottledLocalBackend(ModelBackend):
         if user is None:
             sign_in_failed(account=account, client_address=client_address)
             logger.warning("failed local admin sign-in for %s from %s", account, client_address)
+        else:
+            sign_in_succeeded(account=account, client_address=client_address)
         return user
 
 

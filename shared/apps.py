@@ -8,7 +8,8 @@ class SharedConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from shared import revocations, schema  # noqa: F401 - the revocation handler and task, the OpenAPI extension
+        # Registers the OpenAPI extension, the periodic tasks and the user.tokens_revoked handler.
+        from shared import revocations, schema, tasks  # noqa: F401
         from shared.metrics import metrics_allowed_networks
         from shared.ratelimit import login_limits
 

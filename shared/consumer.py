@@ -19,8 +19,9 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from django.conf import settings
@@ -43,6 +44,8 @@ from shared.models import DeadLetter, ProcessedEvent
 from shared.periodic import PeriodicRunner
 
 logger = logging.getLogger(__name__)
+
+Result = TypeVar("Result")
 
 MAX_BACKOFF_SECONDS = 5.0
 OUTAGE_BACKOFF_SECONDS = 30.0
@@ -189,25 +192,35 @@ class EventConsumer:
             request_id_var.reset(token)
 
     def _apply_with_retries(self, message: Message, envelope: Envelope) -> Outcome:
+        """Applies the event; a failing handler is retried ``max_attempts`` times, then dead-lettered.
+
+        A database outage is waited out (:meth:`_while_database_down`) and is no attempt: the
+        event is not the problem, so the time it takes must not bring its dead-lettering closer.
+        """
         attempts = 0
+        started = time.monotonic()
+
+        def apply() -> Outcome:
+            nonlocal started
+            started = time.monotonic()
+            return apply_event(
+                envelope,
+                topic=message.topic() or "",
+                partition=message.partition() or 0,
+                offset=message.offset() or 0,
+            )
+
+        def count_retry() -> None:
+            metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
+
         while True:
             attempts += 1
-            started = time.monotonic()
             try:
-                outcome = apply_event(
-                    envelope,
-                    topic=message.topic() or "",
-                    partition=message.partition() or 0,
-                    offset=message.offset() or 0,
+                outcome = self._while_database_down(
+                    f"applying {envelope.type} {envelope.id}", apply, on_outage=count_retry
                 )
-            except (OperationalError, InterfaceError) as exc:
-                # The database is unreachable: wait for it, however long, rather than dead-letter.
-                logger.warning("database unavailable applying %s %s: %s", envelope.type, envelope.id, exc)
-                metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
-                close_old_connections()
-                self._pause(min(OUTAGE_BACKOFF_SECONDS, self.backoff_seconds * 2**attempts))
-                attempts = min(attempts, 8)
-                continue
+            except StopRequested:
+                raise
             except Exception as exc:
                 if attempts >= self.max_attempts:
                     logger.exception("%s %s failed %d times; dead-lettering", envelope.type, envelope.id, attempts)
@@ -244,6 +257,26 @@ class EventConsumer:
     def _pause(self, seconds: float) -> None:
         if self.stop.wait(seconds):
             raise StopRequested
+
+    def _while_database_down(
+        self, doing: str, action: Callable[[], Result], *, on_outage: Callable[[], None] | None = None
+    ) -> Result:
+        """``action()``, retried with growing pauses (up to 30 s) for as long as the database is unreachable.
+
+        The one owner of "wait out a database outage" for this consumer: an outage is never a
+        reason to dead-letter or to lose a message. A stop during the wait raises :class:`StopRequested`.
+        """
+        outage = 0
+        while True:
+            try:
+                return action()
+            except (OperationalError, InterfaceError) as exc:
+                outage += 1
+                logger.warning("database unavailable %s: %s", doing, exc)
+                if on_outage is not None:
+                    on_outage()
+                close_old_connections()
+                self._pause(min(OUTAGE_BACKOFF_SECONDS, self.backoff_seconds * 2 ** min(outage, 8)))
 
     def dead_letter(self, message: Message, *, event_type: str, reason: str, attempts: int, kind: str) -> Outcome:
         """Copies the message to ``<group>.dlq`` with why, waits for the broker's acknowledgement, then records it.
@@ -330,21 +363,17 @@ class EventConsumer:
             "value": _text(message.value() or b""),
             "dead_lettered_at": dead_lettered_at,
         }
-        outage = 0
-        while True:
-            try:
-                letter, _ = DeadLetter.objects.get_or_create(
-                    dlq_topic=copy.topic() or "",
-                    dlq_partition=copy.partition() or 0,
-                    dlq_offset=copy.offset() or 0,
-                    defaults=fields,
-                )
-                return letter
-            except (OperationalError, InterfaceError) as exc:
-                outage += 1
-                logger.warning("database unavailable recording a dead letter (%s): %s", event_type, exc)
-                close_old_connections()
-                self._pause(min(OUTAGE_BACKOFF_SECONDS, self.backoff_seconds * 2 ** min(outage, 8)))
+
+        def record() -> DeadLetter:
+            letter, _ = DeadLetter.objects.get_or_create(
+                dlq_topic=copy.topic() or "",
+                dlq_partition=copy.partition() or 0,
+                dlq_offset=copy.offset() or 0,
+                defaults=fields,
+            )
+            return letter
+
+        return self._while_database_down(f"recording a dead letter ({event_type})", record)
 
     def _on_error(self, error: KafkaError) -> None:
         if error.fatal():

@@ -1,6 +1,11 @@
 """Calling another service over gRPC: one channel per target, a deadline on every call, the request id
 in metadata, UNAVAILABLE retried with backoff by the channel itself (gRPC's retry policy), and every
-call counted and timed by method and status code (``shop_grpc_client_*``, by the channel's interceptor)."""
+call counted and timed by method and status code (``shop_grpc_client_*``, by the channel's interceptor).
+
+A call waits for the channel to be ready (``wait_for_ready``) until its deadline, and the channel
+tries to reconnect every 100 ms to 1 s (gRPC's default starts at 1 s and grows to 120 s): a server
+that was killed and restarts within the deadline costs its callers a slower answer, not an error.
+"""
 
 from __future__ import annotations
 
@@ -34,6 +39,13 @@ _RETRY_POLICY = json.dumps(
         ]
     }
 )
+_CHANNEL_OPTIONS = [
+    ("grpc.enable_retries", 1),
+    ("grpc.service_config", _RETRY_POLICY),
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 1000),
+]
 _channels: dict[str, grpc.Channel] = {}
 _lock = threading.Lock()
 
@@ -79,9 +91,7 @@ def channel(service: str) -> grpc.Channel:
     with _lock:
         if target not in _channels:
             _channels[target] = grpc.intercept_channel(
-                grpc.insecure_channel(
-                    target, options=[("grpc.enable_retries", 1), ("grpc.service_config", _RETRY_POLICY)]
-                ),
+                grpc.insecure_channel(target, options=_CHANNEL_OPTIONS),
                 MetricsInterceptor(),
             )
         return _channels[target]
@@ -93,7 +103,7 @@ def call(method: Callable[..., Response], request: Any, *, deadline: float = DEF
     Made on a stub of :func:`channel`, the call is counted in ``shop_grpc_client_handled_total``.
     """
     metadata = ((REQUEST_ID_METADATA, request_id_var.get()),) if request_id_var.get() else ()
-    return method(request, timeout=deadline, metadata=metadata)
+    return method(request, timeout=deadline, metadata=metadata, wait_for_ready=True)
 
 
 def reset() -> None:

@@ -120,6 +120,20 @@ class RateBucket(models.Model):
         return f"{self.key}: {self.tokens:.2f}"
 
 
+class KnownSignInClient(models.Model):
+    """An account signed in successfully from this client address (both hashed into ``key``), and when last.
+
+    The failed sign-in throttle (:mod:`shared.ratelimit`) spares such an address the per-account
+    delays: however many addresses guess at an account, its owner still signs in from their own.
+    """
+
+    key = models.CharField(max_length=100, primary_key=True)
+    last_success = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.last_success:%Y-%m-%d %H:%M}"
+
+
 class StaffAccount(models.Model):
     """The local Django user a user_svc staff member signs into this service's admin as.
 

@@ -15,8 +15,11 @@ is bounded without handing an attacker a way to lock the owner out:
   The owner at another address has their own bucket, so they still get in while it is empty.
 - per account, much larger (``LOGIN_FAILURES_PER_EMAIL``, 40/3600), against guessing from many
   addresses: the first half of it is free, then each further failure must wait twice as long after
-  the previous one (2 s, 4 s, ... at most :data:`ACCOUNT_DELAY_CAP_SECONDS`). A delay, never a
-  lockout: the owner waits minutes at worst, and a distributed attacker gets a few guesses an hour.
+  the previous one (2 s, 4 s, ... at most :data:`ACCOUNT_DELAY_CAP_SECONDS`), so a distributed
+  attacker gets a few guesses an hour. These delays spare an address the account signed in from
+  successfully within ``LOGIN_KNOWN_CLIENT_DAYS`` (:func:`sign_in_succeeded`): the owner signing in
+  from their usual address is never delayed by an attack from elsewhere; a new address waits
+  minutes at worst, never a lockout.
 - per client address (``LOGIN_FAILURES_PER_CLIENT``, 100/3600), against trying one password on many
   accounts; large, because many honest people can share one address (NAT).
 """
@@ -26,12 +29,13 @@ from __future__ import annotations
 import hashlib
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from shared.models import RateBucket
+from shared.models import KnownSignInClient, RateBucket
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,44 @@ def sign_in_wait(*, account: str, client_address: str) -> int:
     """
     pair, per_account, client = (peek(key, limit) for key, limit in _sign_in_buckets(account, client_address))
     waits = [decision.retry_after for decision in (pair, client) if not decision.allowed]
-    return max([account_delay(per_account=per_account), *waits])
+    if not _known_client(account, client_address):
+        waits.append(account_delay(per_account=per_account))
+    return max([0, *waits])
 
 
 def sign_in_failed(*, account: str, client_address: str) -> None:
     """Records a failed sign-in of ``account`` from ``client_address`` in all three buckets."""
     for key, limit in _sign_in_buckets(account, client_address):
         take(key, limit)
+
+
+def sign_in_succeeded(*, account: str, client_address: str) -> None:
+    """Records that ``account`` signed in from ``client_address``: from there, no per-account delays."""
+    KnownSignInClient.objects.bulk_create(
+        [KnownSignInClient(key=_known_client_key(account, client_address), last_success=timezone.now())],
+        update_conflicts=True,
+        unique_fields=["key"],
+        update_fields=["last_success"],
+    )
+
+
+def forget_old_sign_in_clients() -> int:
+    """Deletes the known sign-in addresses older than ``LOGIN_KNOWN_CLIENT_DAYS``; how many."""
+    deleted, _ = KnownSignInClient.objects.filter(last_success__lt=_known_since()).delete()
+    return deleted
+
+
+def _known_client(account: str, client_address: str) -> bool:
+    key = _known_client_key(account, client_address)
+    return KnownSignInClient.objects.filter(key=key, last_success__gte=_known_since()).exists()
+
+
+def _known_since() -> datetime:
+    return timezone.now() - timedelta(days=settings.LOGIN_KNOWN_CLIENT_DAYS)
+
+
+def _known_client_key(account: str, client_address: str) -> str:
+    return _hashed("login-known", f"{account} {client_address}")
 
 
 def account_delay(*, per_account: Decision) -> int:

@@ -19,7 +19,7 @@ memory (:data:`REVOCATIONS`) and reads only the rows added since, at most every
 by a read may belong to a transaction still committing, so skipped ids are asked for again for
 ``GAP_SECONDS``. A revocation
 is forgotten at its ``expires_at`` (plus the verification leeway): every token it refuses has
-expired by then. The consumers' periodic task deletes such rows.
+expired by then; the consumers' periodic task deletes such rows (:mod:`shared.tasks`).
 
 When the database cannot be read, the last known revocations stay in force and the failure is
 logged; tokens are not refused wholesale. That is the safe side here: the services verify every
@@ -45,7 +45,6 @@ from django.utils import timezone
 from shared import metrics
 from shared.events import Envelope, handles, rfc3339
 from shared.models import AccessTokenRevocation
-from shared.periodic import periodic
 
 logger = logging.getLogger(__name__)
 
@@ -280,10 +279,8 @@ def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-@periodic("shared.prune_token_revocations", every_seconds=60)
-def prune_token_revocations() -> None:
-    """Deletes the revocations whose tokens have all expired."""
+def prune_token_revocations() -> int:
+    """Deletes the revocations whose tokens have all expired (every minute, :mod:`shared.tasks`); how many."""
     horizon = timezone.now() - timedelta(seconds=settings.JWT_LEEWAY_SECONDS)
     deleted, _ = AccessTokenRevocation.objects.filter(expires_at__lt=horizon).delete()
-    if deleted:
-        logger.info("pruned %d expired token revocations", deleted)
+    return deleted

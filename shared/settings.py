@@ -22,6 +22,8 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``LOGIN_FAILURES_PER_EMAIL_AND_CLIENT`` ``count/seconds`` failed sign-ins per account from one address (5/900)
 ``LOGIN_FAILURES_PER_EMAIL``  ``count/seconds`` failed sign-ins per account from anywhere (40/3600); past half
                           of it, growing delays. ``LOGIN_FAILURES_PER_CLIENT``: per client address (100/3600).
+``LOGIN_KNOWN_CLIENT_DAYS``  an address the account signed in from within this many days skips the per-account
+                          delays (30)
                           user_svc applies them to every sign-in, the other services to their admin's local
                           accounts (shared.ratelimit)
 ``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
@@ -173,6 +175,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "LOGIN_FAILURES_PER_EMAIL_AND_CLIENT": env_str("LOGIN_FAILURES_PER_EMAIL_AND_CLIENT", "5/900"),
         "LOGIN_FAILURES_PER_EMAIL": env_str("LOGIN_FAILURES_PER_EMAIL", "40/3600"),
         "LOGIN_FAILURES_PER_CLIENT": env_str("LOGIN_FAILURES_PER_CLIENT", "100/3600"),
+        "LOGIN_KNOWN_CLIENT_DAYS": env_int("LOGIN_KNOWN_CLIENT_DAYS", 30),
         "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}

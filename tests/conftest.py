@@ -54,13 +54,13 @@ def child_pid(state_file: Path, name: str) -> int | None:
 
 
 @pytest.fixture
-def supervised(tmp_path: Path) -> Iterator[Callable[[ProcessSpec], Path]]:
+def supervised(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     """Starts processes under a real ops.supervisor of their own; stops it after the test."""
     state_file = tmp_path / "run" / "stack.json"
     started: list[Path] = []
 
-    def start(spec: ProcessSpec) -> Path:
-        launch([spec], state_file=state_file, log_dir=tmp_path / "logs", python=sys.executable)
+    def start(spec: ProcessSpec, **options: float) -> Path:
+        launch([spec], state_file=state_file, log_dir=tmp_path / "logs", python=sys.executable, **options)
         started.append(state_file)
         return state_file
 

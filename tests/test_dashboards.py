@@ -21,8 +21,9 @@ import httpx
 import pytest
 
 from ops import monitor
-from ops.isolated import Stack, free_port
+from ops.isolated import Stack
 from ops.paths import ProvisionError
+from ops.procs import free_port
 from shared.testing import wait_until
 from tests.shop import bearer
 from tests.test_compose import ALERTS

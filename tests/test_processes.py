@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from ops.isolated import free_port
+from ops.procs import free_port
 from ops.stack import manage_command
 from shared.services import BY_NAME
 from shared.testing import wait_until

@@ -15,8 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ops.isolated import free_port
-from ops.procs import pid_alive
+from ops.procs import free_port, pid_alive
 from ops.stack import Ports, ProcessSpec, stack_processes
 from shared.testing import wait_until
 from tests.conftest import child_pid
@@ -77,6 +76,32 @@ def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_
     assert child_pid(state_file, spec.name) != master
     for connection in in_flight:
         connection.close()
+
+
+def test_requests_sent_while_a_killed_web_server_restarts_wait_for_it_instead_of_being_refused(tmp_path, supervised):
+    """The supervisor holds the listening socket: connections queue in its backlog across the restart."""
+    spec = web_process("product", tmp_path)
+    state_file = supervised(spec)
+    port = spec.http_port
+    assert port is not None
+    wait_until(lambda: answers(port), timeout=60, what="the web process to answer")
+    master = child_pid(state_file, spec.name)
+    assert master is not None
+    wait_until(lambda: len(children_of(master)) == 2, timeout=30, what="2 workers")
+
+    os.kill(master, signal.SIGKILL)
+    wait_until(lambda: not pid_alive(master), timeout=2, what="the master to die")
+    outcomes = []
+    for _ in range(3):  # each on a new connection, while nothing of the old server is left to accept it
+        sent = time.monotonic()
+        try:
+            status: int | str = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=10.0).status_code
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        outcomes.append((status, round(time.monotonic() - sent, 2)))
+
+    assert [status for status, _ in outcomes] == [200, 200, 200], outcomes
+    assert child_pid(state_file, spec.name) != master
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from confluent_kafka.admin import AdminClient
 from django.conf import settings as django_settings
 from django.db import connection
 
+from ops.procs import free_port
 from shared.kafka import ensure_topics
 from shared.services import TOPIC_PARTITIONS, TOPICS
 
@@ -88,12 +89,6 @@ def start_process(args: list[str], log: Path, **env: str) -> subprocess.Popen[by
         return subprocess.Popen(
             [sys.executable, *args], cwd=ORDER_SVC, env=process_env(**env), stdout=output, stderr=subprocess.STDOUT
         )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def free_port_pair() -> int:

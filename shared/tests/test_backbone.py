@@ -225,6 +225,29 @@ def test_transient_handler_failures_are_retried_then_applied_once(isolated_topic
     assert flaky_failures[order_id] == 0
 
 
+def test_a_database_outage_is_waited_out_without_counting_as_handler_attempts(isolated_topics):
+    """Four outage retries, then one handler failure, with max_attempts=2: applied, not dead-lettered."""
+    from shared import consumer
+
+    real_apply = consumer.apply_event
+    failures = iter([OperationalError("server closed the connection")] * 4 + [RuntimeError("one bad moment")])
+
+    def flaky_apply(*args: object, **kwargs: object) -> object:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
+
+    event = released(str(uuid.uuid4()))
+    produce_raw("inventory", event.to_json())
+    with (
+        mock.patch.object(consumer, "apply_event", flaky_apply),
+        running_consumer(["inventory"], max_attempts=2, backoff_seconds=0.001),
+    ):
+        wait_until(lambda: ProcessedEvent.objects.filter(event_id=event.id).exists(), what="the event applied")
+    assert not DeadLetter.objects.exists()
+
+
 def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fix(isolated_topics, capsys):
     order_id = str(uuid.uuid4())
     flaky_failures[order_id] = 10**6  # broken until "fixed" below

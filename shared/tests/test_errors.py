@@ -1,7 +1,6 @@
 """Every error leaves as problem+json, with the request id and never a traceback."""
 
 import json
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops.procs import free_port
 from shared.errors import Conflict, problem_exception_handler
 from shared.logs import request_id_var
 
@@ -116,9 +116,7 @@ class _CountsRows(APIView):
 @pytest.fixture
 def database_down(transactional_db) -> Iterator[None]:
     """Points the connection at a port nobody listens on, as during a Postgres restart."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     saved = dict(connection.settings_dict)
     connection.close()
     connection.settings_dict.update(HOST="127.0.0.1", PORT=str(closed_port))

@@ -4,7 +4,8 @@ checking staff credentials for the back office (every service's admin, over gRPC
 Failed sign-ins are throttled by :func:`shared.ratelimit.sign_in_wait` (buckets in this service's
 database, per email and client address first, per email only much later, with growing delays; see
 there). While it refuses, sign-in is refused (429 here, RESOURCE_EXHAUSTED over gRPC), even with
-the right password, so an attacker cannot tell a hit from a block. A success spends nothing.
+the right password, so an attacker cannot tell a hit from a block. A success spends nothing, and
+makes the address a known one for the account (no per-account delays from there).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
-from shared.ratelimit import sign_in_failed, sign_in_wait
+from shared.ratelimit import sign_in_failed, sign_in_succeeded, sign_in_wait
 from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
 from users.tokens import (
@@ -57,6 +58,7 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
         sign_in_failed(account=email, client_address=client_address)
         logger.warning("failed sign-in for %s from %s", email, client_address)
         raise AuthenticationRefused("The email or password is wrong.")
+    sign_in_succeeded(account=email, client_address=client_address)
     return user
 
 

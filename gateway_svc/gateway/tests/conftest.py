@@ -110,11 +110,5 @@ def fresh_caches() -> Iterator[None]:
     schema.clear_cache()
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def json_body(upstream: Upstream, data: object) -> None:
     upstream.body = json.dumps(data).encode()

@@ -2,8 +2,9 @@
 
 import pytest
 
-from gateway.tests.conftest import free_port, json_body
+from gateway.tests.conftest import json_body
 from gateway.tests.tokens import bearer, mint
+from ops.procs import free_port
 
 pytestmark = pytest.mark.django_db
 

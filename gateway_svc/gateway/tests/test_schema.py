@@ -3,7 +3,8 @@
 import pytest
 
 from gateway.schema import merge_documents
-from gateway.tests.conftest import free_port, json_body
+from gateway.tests.conftest import json_body
+from ops.procs import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -1,16 +1,20 @@
 """POST /api/v1/orders: pricing over real gRPC, the order and its event, and every way to be refused."""
 
-import socket
+import threading
 import time
 import uuid
 from decimal import Decimal
 
+import grpc
 import pytest
 
+from ops.procs import free_port
 from orders import products
 from orders.models import IdempotencyKey, Order, OrderLine, StatusHistory
-from orders.tests.conftest import point_product_service_at
+from orders.tests.conftest import FakeCatalog, point_product_service_at
 from orders.tests.support import place_body, published
+from protos.product.v1 import product_pb2_grpc
+from shared.grpc_server import create_server
 from shared.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -133,11 +137,8 @@ def test_the_shipping_address_is_stored_and_returned(as_customer, catalog):
     assert Order.objects.get().shipping_address == address
 
 
-def test_product_service_down_is_503_quickly_and_writes_nothing(as_customer, settings):
-    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
-    point_product_service_at(settings, f"127.0.0.1:{closed_port}")
+def test_product_service_down_is_503_within_the_deadline_and_writes_nothing(as_customer, settings):
+    point_product_service_at(settings, f"127.0.0.1:{free_port()}")  # nothing listens there
 
     started = time.monotonic()
     response = place(as_customer, place_body((uuid.uuid4(), 1)))
@@ -146,8 +147,32 @@ def test_product_service_down_is_503_quickly_and_writes_nothing(as_customer, set
     assert response.status_code == 503
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["type"] == "https://shop.example/problems/product-service-unavailable"
-    assert elapsed < products.LOOKUP_DEADLINE_SECONDS
+    assert elapsed < products.LOOKUP_DEADLINE_SECONDS + 1.0  # it waited for the service, then gave up
     assert nothing_written()
+
+
+def test_an_order_placed_while_the_product_service_restarts_waits_for_it_and_goes_through(as_customer, settings):
+    """The lookup waits for the channel to be ready (within its deadline) instead of failing at once."""
+    port = free_port()
+    point_product_service_at(settings, f"127.0.0.1:{port}")
+    fake = FakeCatalog()
+    mug = fake.add("MUG-1")
+
+    def register(server: grpc.Server) -> list[str]:
+        product_pb2_grpc.add_ProductServiceServicer_to_server(fake, server)
+        return ["shop.product.v1.ProductService"]
+
+    server, _, _ = create_server(port=port, registers=[register])
+    starter = threading.Timer(0.5, server.start)  # back half a second after the order was sent
+    starter.start()
+    try:
+        response = place(as_customer, place_body((mug, 1)))
+    finally:
+        starter.join()
+        server.stop(0).wait()
+
+    assert response.status_code == 201, response.content
+    assert fake.requests == [[str(mug)]]
 
 
 def test_product_service_slower_than_the_deadline_is_503(as_customer, catalog, monkeypatch):

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from ops.isolated import free_port
+from ops.procs import free_port
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from orders.tests.factories import CustomerFactory, make_order
@@ -160,8 +160,8 @@ def test_story_text_joins_the_other_services_parts_and_names_those_that_did_not_
 
     assert text.splitlines()[0].startswith(f"Order {order.id}: pending, customer ")
     assert "inventory  reservation reserved: 2 x MUG-1" in text
-    assert "  product service did not answer (UNAVAILABLE: " in text
-    assert "  user service did not answer (UNAVAILABLE: " in text
+    assert "  product service did not answer (DEADLINE_EXCEEDED: " in text
+    assert "  user service did not answer (DEADLINE_EXCEEDED: " in text
     assert text.splitlines()[-1].startswith("Waiting on: order.placed is not in the order outbox")
 
 
@@ -174,5 +174,5 @@ def test_the_order_admin_page_shows_the_saga_story_across_services(fake_inventor
     page = response.content.decode()
     assert f"Order {order.id}: pending, customer " in page
     assert "inventory  reservation reserved: 2 x MUG-1" in page
-    assert "product service did not answer (UNAVAILABLE: " in page
+    assert "product service did not answer (DEADLINE_EXCEEDED: " in page
     assert '<pre class="saga-story"' in page

@@ -3,15 +3,17 @@
 import logging
 import math
 import time
+from datetime import timedelta
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
 from shared.jwt_auth import verify_access_token
-from shared.models import OutboxEvent
-from shared.ratelimit import Decision, Limit, account_delay
+from shared.models import KnownSignInClient, OutboxEvent
+from shared.ratelimit import Decision, Limit, account_delay, forget_old_sign_in_clients
 from users.models import User
 from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
@@ -217,6 +219,37 @@ def test_failures_for_one_email_from_many_addresses_delay_its_next_sign_in(api, 
 
     assert response.status_code == 429
     assert response["Retry-After"] == "2"
+
+
+def test_the_owner_at_an_address_they_signed_in_from_before_is_not_delayed_by_a_distributed_attack(
+    api, customer, settings
+):
+    settings.LOGIN_FAILURES_PER_EMAIL = "6/3600"
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 200  # the owner's usual address
+    for number in range(4):  # past half the per-account bucket, from four addresses: delays start
+        assert sign_in(api, customer.email, "wrong-password", REMOTE_ADDR=f"198.51.100.{number}").status_code == 401
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.99").status_code == 429  # a new address waits
+
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 200
+
+
+def test_an_address_known_longer_ago_than_the_window_is_delayed_like_a_new_one(api, customer, settings):
+    settings.LOGIN_FAILURES_PER_EMAIL = "6/3600"
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 200
+    KnownSignInClient.objects.update(last_success=timezone.now() - timedelta(days=31))
+    for number in range(4):
+        sign_in(api, customer.email, "wrong-password", REMOTE_ADDR=f"198.51.100.{number}")
+
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 429
+    assert forget_old_sign_in_clients() == 1
+
+
+def test_a_known_address_still_has_its_own_small_bucket(api, customer):
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 200
+    for _ in range(5):
+        assert sign_in(api, customer.email, "wrong-password", REMOTE_ADDR="192.0.2.10").status_code == 401
+
+    assert sign_in(api, customer.email, REMOTE_ADDR="192.0.2.10").status_code == 429
 
 
 @pytest.mark.parametrize(

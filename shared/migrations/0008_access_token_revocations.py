@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("shared", "0006_staff_accounts"),
+        ("shared", "0007_known_sign_in_clients"),
     ]
 
     operations = [
