@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
+from shared.access import allowed_methods
 from shared.errors import problem_response
 from shared.logs import accept_request_id, request_id_var
 
@@ -44,6 +45,24 @@ class ProblemJsonMiddleware:
             if header in response:
                 problem[header] = response[header]
         return problem
+
+
+class MethodNotAllowedMiddleware:
+    """A method the path does not have (the route table's, :func:`shared.access.allowed_methods`) is 405
+    with ``Allow``, before authentication: TRACE is 405 for anyone, not a 401 for the anonymous.
+
+    The gateway and every service run it, so the answer is the same whichever one is called."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        allowed = allowed_methods(request.path)
+        if request.method in allowed:
+            return self.get_response(request)
+        refused = problem_response(405, detail=f"{request.path} does not answer {request.method} requests.")
+        refused["Allow"] = ", ".join(allowed)
+        return refused
 
 
 _DETAILS = {

@@ -7,13 +7,19 @@ from typing import Any
 
 from rest_framework import serializers
 
+# Fields whose value is JSON text; DRF would also take a number (``0`` -> ``"0"``, ``5`` -> a UUID from an int).
+TEXT_FIELDS = (serializers.CharField, serializers.DecimalField, serializers.UUIDField)
+
 
 class StrictInput(serializers.Serializer[Any]):
-    """An input serializer that refuses fields it does not accept, instead of ignoring them.
+    """An input serializer that refuses fields it does not accept, instead of ignoring them, and values
+    of another JSON type than the field's, instead of converting them.
 
     DRF silently drops unknown and read-only fields, so ``PATCH {"role": "staff"}`` on one's
     own profile would answer 200 and leave the client believing it worked. Here every such
-    field is a 400 naming it, alongside the usual field errors.
+    field is a 400 naming it, alongside the usual field errors. DRF also converts: ``0`` becomes
+    the text ``"0"``, ``1`` and ``"yes"`` become true, ``"3"`` becomes 3. Here a text field takes
+    a JSON string, a boolean true or false, an integer a JSON integer, as the OpenAPI schema says.
     """
 
     def to_internal_value(self, data: Any) -> Any:
@@ -26,6 +32,9 @@ class StrictInput(serializers.Serializer[Any]):
                 for name in data
                 if name not in accepted
             }
+            for name in accepted:
+                if name in data and (mistyped := wrong_json_type(self.fields[name], data[name])):
+                    refused[name] = [mistyped]
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:
@@ -35,3 +44,21 @@ class StrictInput(serializers.Serializer[Any]):
         if refused:
             raise serializers.ValidationError(refused)
         return value
+
+
+def wrong_json_type(field: serializers.Field[Any, Any, Any, Any], value: Any) -> str | None:
+    """The field's own "invalid" message when ``value`` is not of the JSON type the field takes, else None.
+
+    ``null`` is left to the field (``allow_null``); lists, objects and nested inputs check their own type.
+    """
+    if value is None:
+        return None
+    if isinstance(field, TEXT_FIELDS):
+        wrong = not isinstance(value, str)
+    elif isinstance(field, serializers.BooleanField):
+        wrong = not isinstance(value, bool)
+    elif isinstance(field, serializers.IntegerField):
+        wrong = isinstance(value, bool) or not isinstance(value, int)
+    else:
+        return None
+    return str(field.error_messages.get("invalid", "This value has the wrong type.")) if wrong else None

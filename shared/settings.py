@@ -138,6 +138,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "django_prometheus.middleware.PrometheusBeforeMiddleware",
             "shared.middleware.RequestIdMiddleware",
             "shared.middleware.ProblemJsonMiddleware",
+            "shared.middleware.MethodNotAllowedMiddleware",
             "shared.query.QueryCleaningMiddleware",
             "django.middleware.security.SecurityMiddleware",
             "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -206,7 +207,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "EXCEPTION_HANDLER": "shared.errors.problem_exception_handler",
             "DEFAULT_PAGINATION_CLASS": "shared.pagination.PageNumberPagination",
             "PAGE_SIZE": 20,
-            "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+            "DEFAULT_SCHEMA_CLASS": "shared.schema.AutoSchema",
         },
         "SPECTACULAR_SETTINGS": {
             "TITLE": f"{service} service",

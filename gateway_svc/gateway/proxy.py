@@ -112,25 +112,17 @@ def forwarded_headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
     return encoded
 
 
-# The methods the API's operations use; any other is refused by the gateway itself.
-API_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-
-
 @csrf_exempt
 def forward(request: HttpRequest) -> HttpResponse:
     """The catch-all for the public API: check the request, then forward it to the service owning its path.
 
-    In order: a route (404), access by the shared table (401/403), the rate limit
-    (429), the body (413/415/400). A refused request reaches no service.
+    In order: a method the path has (405, :class:`shared.middleware.MethodNotAllowedMiddleware`,
+    before this view), a route (404), access by the shared table (401/403), the rate limit (429),
+    the body (413/415/400). A refused request reaches no service.
     """
     route = route_for(request.path)
     if route is None:
         return problem_response(404, detail=f"Nothing at {request.path}.")
-    if request.method not in API_METHODS:
-        # TRACE, CONNECT and the like: no API operation has them, whoever asks (so 405 before 401).
-        refused = problem_response(405, detail=f"The API does not answer {request.method} requests.")
-        refused["Allow"] = ", ".join(API_METHODS)
-        return refused
     limit_headers: dict[str, str] = {}
     try:
         principal = check_access(request)

@@ -11,14 +11,14 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.errors import InvalidOrder
-from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order, OrderStatus
+from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
 from orders.selectors import order_get_for, order_history, order_list_for, parse_order_id
 from orders.serializers import (
     CancelInput,
@@ -37,7 +37,8 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 ORDER_ID = OpenApiParameter("order_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The order's id.")
 IDEMPOTENCY_KEY = OpenApiParameter(
     IDEMPOTENCY_HEADER,
-    str,
+    # Some text that is not only blanks (blanks around it are not part of the key).
+    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY_LENGTH, "pattern": r"\S"},
     OpenApiParameter.HEADER,
     required=True,
     description=(
@@ -45,6 +46,7 @@ IDEMPOTENCY_KEY = OpenApiParameter(
         "its key returns the order the first one made (200); the key with a different body is a 409."
     ),
 )
+ILLEGAL_TRANSITION = OpenApiResponse(description="The order's status does not allow this change.")
 
 
 def current_principal(request: Request) -> Principal:
@@ -87,10 +89,7 @@ def idempotency_key(request: Request) -> str:
 @extend_schema_view(
     get=extend_schema(
         description="The caller's orders, newest first; staff see every order and may filter by customer.",
-        parameters=[
-            OpenApiParameter("customer", OpenApiTypes.UUID, description="Staff only: one customer's orders."),
-            OpenApiParameter("status", str, enum=OrderStatus.values, description="Only orders in this status."),
-        ],
+        parameters=[OrderFilterInput],
     )
 )
 class OrderListApi(generics.ListAPIView[Order]):
@@ -112,7 +111,13 @@ class OrderListApi(generics.ListAPIView[Order]):
     @extend_schema(
         parameters=[IDEMPOTENCY_KEY],
         request=PlaceOrderInput,
-        responses={201: OrderOutput, 200: OrderOutput},
+        responses={
+            201: OrderOutput,
+            200: OrderOutput,
+            403: OpenApiResponse(description="This account is deactivated and cannot place orders."),
+            409: OpenApiResponse(description="This Idempotency-Key came with a different order."),
+            503: OpenApiResponse(description="The product service is unavailable; retry shortly."),
+        },
         description="201 with a new pending order; 200 with the earlier order when the key is repeated.",
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -146,7 +151,7 @@ class OrderHistoryApi(APIView):
 
 
 class OrderCancelApi(APIView):
-    @extend_schema(parameters=[ORDER_ID], request=CancelInput, responses={200: OrderOutput})
+    @extend_schema(parameters=[ORDER_ID], request=CancelInput, responses={200: OrderOutput, 409: ILLEGAL_TRANSITION})
     def post(self, request: Request, order_id: str) -> Response:
         order = visible_order(request, order_id)
         data = CancelInput(data=request.data)
@@ -160,7 +165,9 @@ class OrderCancelApi(APIView):
 class OrderStatusApi(APIView):
     """Staff move a confirmed order on: ``shipped``, then ``delivered``."""
 
-    @extend_schema(parameters=[ORDER_ID], request=StatusChangeInput, responses={200: OrderOutput})
+    @extend_schema(
+        parameters=[ORDER_ID], request=StatusChangeInput, responses={200: OrderOutput, 409: ILLEGAL_TRANSITION}
+    )
     def post(self, request: Request, order_id: str) -> Response:
         order = visible_order(request, order_id)
         data = StatusChangeInput(data=request.data)

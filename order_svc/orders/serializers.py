@@ -16,20 +16,11 @@ MAX_ADDRESS_BYTES = 4096
 STAFF_SETTABLE_STATUSES = [OrderStatus.SHIPPED.value, OrderStatus.DELIVERED.value]
 
 
-class WholeNumberField(serializers.IntegerField):
-    """An integer that must be a JSON number without a fraction: ``"3"``, ``3.5`` and ``true`` are refused."""
-
-    def to_internal_value(self, data: Any) -> int:
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return int(super().to_internal_value(data))
-
-
 class LineInput(StrictInput):
     """One line of a new order: a product and how many of it."""
 
     product_id = serializers.UUIDField()
-    quantity = WholeNumberField(min_value=1, max_value=MAX_QUANTITY)
+    quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)  # a JSON integer (StrictInput)
 
 
 class PlaceOrderInput(StrictInput):
@@ -69,8 +60,10 @@ class StatusChangeInput(StrictInput):
 class OrderFilterInput(serializers.Serializer[Any]):
     """The list's query parameters (not strict: ``page`` and ``page_size`` travel alongside)."""
 
-    customer = serializers.UUIDField(required=False)
-    status = serializers.ChoiceField(choices=OrderStatus.choices, required=False)
+    customer = serializers.UUIDField(required=False, help_text="Staff only: one customer's orders.")
+    status = serializers.ChoiceField(
+        choices=OrderStatus.choices, required=False, help_text="Only orders in this status."
+    )
 
 
 class OrderLineOutput(serializers.ModelSerializer[OrderLine]):

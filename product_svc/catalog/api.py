@@ -31,6 +31,7 @@ from catalog.services import category_create, product_create, product_delete, pr
 from shared.access import is_staff
 
 NO_CONTENT = OpenApiResponse(description="Soft-deleted; no body.")
+DUPLICATE_SKU = OpenApiResponse(description="Another product has this SKU.")
 PRODUCT_ID = OpenApiParameter("product_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The product's id.")
 
 
@@ -42,7 +43,10 @@ class CategoryListApi(generics.ListAPIView[Category]):
     def get_queryset(self) -> QuerySet[Category]:
         return category_list()
 
-    @extend_schema(request=CategoryInput, responses={201: CategoryOutput})
+    @extend_schema(
+        request=CategoryInput,
+        responses={201: CategoryOutput, 409: OpenApiResponse(description="A category with this slug exists.")},
+    )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = CategoryInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -64,7 +68,7 @@ class ProductListApi(generics.ListAPIView[Product]):
         query.is_valid(raise_exception=True)
         return product_list(include_inactive=is_staff(self.request.user), **query.filters())
 
-    @extend_schema(request=ProductCreateInput, responses={201: ProductOutput})
+    @extend_schema(request=ProductCreateInput, responses={201: ProductOutput, 409: DUPLICATE_SKU})
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         data = ProductCreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -80,11 +84,11 @@ class ProductDetailApi(APIView):
     def get(self, request: Request, product_id: str) -> Response:
         return Response(ProductOutput(self._product(request, product_id)).data)
 
-    @extend_schema(request=ProductInput, responses={200: ProductOutput})
+    @extend_schema(request=ProductInput, responses={200: ProductOutput, 409: DUPLICATE_SKU})
     def put(self, request: Request, product_id: str) -> Response:
         return self._update(request, product_id, partial=False)
 
-    @extend_schema(request=ProductInput(partial=True), responses={200: ProductOutput})
+    @extend_schema(request=ProductInput(partial=True), responses={200: ProductOutput, 409: DUPLICATE_SKU})
     def patch(self, request: Request, product_id: str) -> Response:
         return self._update(request, product_id, partial=True)
 

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from shared.jwt_auth import load_public_key, public_jwk
 from users.auth import auth_refresh, auth_sign_in, auth_sign_out
-from users.errors import AuthenticationRefused, SignInBlocked
+from users.errors import AuthenticationRefused, OwnAccessChange, SignInBlocked
 from users.models import User
 from users.selectors import parse_user_id, user_get, user_list
 from users.serializers import (
@@ -35,6 +35,9 @@ from users.serializers import (
 from users.services import user_change_password, user_register, user_set_access, user_update_profile
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
+CREDENTIALS_REFUSED = OpenApiResponse(description="The email or password is wrong.")
+SIGN_IN_BLOCKED = OpenApiResponse(description="Too many failed sign-ins; retry after `Retry-After` seconds.")
+REFRESH_REFUSED = OpenApiResponse(description="The refresh token is invalid, expired or revoked; sign in again.")
 
 
 def client_address(request: Request) -> str:
@@ -73,7 +76,10 @@ class AuthErrorsMixin:
 class RegisterApi(APIView):
     authentication_classes = ()
 
-    @extend_schema(request=RegistrationInput, responses={201: UserOutput})
+    @extend_schema(
+        request=RegistrationInput,
+        responses={201: UserOutput, 409: OpenApiResponse(description="An account with this email already exists.")},
+    )
     def post(self, request: Request) -> Response:
         data = RegistrationInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -84,7 +90,9 @@ class RegisterApi(APIView):
 class TokenApi(AuthErrorsMixin, APIView):
     authentication_classes = ()
 
-    @extend_schema(request=SignInInput, responses={200: TokenPairOutput})
+    @extend_schema(
+        request=SignInInput, responses={200: TokenPairOutput, 401: CREDENTIALS_REFUSED, 429: SIGN_IN_BLOCKED}
+    )
     def post(self, request: Request) -> Response:
         data = SignInInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -95,7 +103,7 @@ class TokenApi(AuthErrorsMixin, APIView):
 class TokenRefreshApi(AuthErrorsMixin, APIView):
     authentication_classes = ()
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput})
+    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 401: REFRESH_REFUSED})
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -147,11 +155,16 @@ class UserDetailApi(APIView):
     def get(self, request: Request, user_id: str) -> Response:
         return Response(StaffUserOutput(self._user(user_id)).data)
 
-    @extend_schema(request=AccessInput, responses={200: StaffUserOutput})
+    @extend_schema(
+        request=AccessInput,
+        responses={200: StaffUserOutput, 403: OpenApiResponse(description="Not staff, or the caller's own account.")},
+    )
     def patch(self, request: Request, user_id: str) -> Response:
         user = self._user(user_id)
         data = AccessInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if user.pk == current_user(request).pk and data.validated_data:
+            raise OwnAccessChange("Your own role and account stay as they are; ask another staff member.")
         user = user_set_access(user=user, **data.validated_data)
         return Response(StaffUserOutput(user).data)
 

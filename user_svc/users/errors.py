@@ -34,6 +34,14 @@ class NotStaff(DomainError):
     title = "Forbidden"
 
 
+class OwnAccessChange(DomainError):
+    """Staff may not change their own role or deactivate themselves: the last one would lock everyone out."""
+
+    status = status.HTTP_403_FORBIDDEN
+    code = "own-access-change"
+    title = "Forbidden"
+
+
 class SignInBlocked(DomainError):
     """Too many failed sign-ins for this email or from this client; try again in ``retry_after`` seconds."""
 

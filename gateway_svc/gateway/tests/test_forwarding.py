@@ -159,5 +159,15 @@ def test_a_method_no_operation_has_is_405_before_auth(client, upstreams, method,
 
     assert response.status_code == 405
     assert response["Content-Type"] == "application/problem+json"
-    assert response["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert response["Allow"] == "GET, HEAD, POST, OPTIONS"
+    assert all(not upstream.requests for upstream in upstreams.values())
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+def test_a_method_the_route_does_not_have_is_405_with_its_methods_before_auth(client, upstreams, signed_in):
+    response = client.put("/.well-known/jwks.json", **(bearer(mint()) if signed_in else {}))
+
+    assert response.status_code == 405
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Allow"] == "GET, HEAD, OPTIONS"
     assert all(not upstream.requests for upstream in upstreams.values())

@@ -20,11 +20,12 @@ def test_categories_are_listed_by_name_with_pagination(client):
     }
 
 
-def test_page_size_is_capped_at_100(client):
+def test_page_size_over_100_is_refused(client):
     Category.objects.bulk_create(Category(slug=f"c{n:03}", name=f"C {n:03}") for n in range(105))
-    body = client.get("/api/v1/categories?page_size=500").json()
-    assert body["count"] == 105
-    assert len(body["results"]) == 100
+    assert len(client.get("/api/v1/categories?page_size=100").json()["results"]) == 100
+    response = client.get("/api/v1/categories?page_size=500")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page_size": ["A whole number from 1 to 100."]}
 
 
 def test_page_past_the_end_is_404_problem(client):

@@ -104,7 +104,7 @@ def test_staff_create_a_product_with_every_field(as_staff):
 
     response = as_staff.post(
         URL,
-        {"sku": "NEW-1", "name": "Kite", "description": "Flies.", "price": 7, "currency": "EUR", "category": "toys"},
+        {"sku": "NEW-1", "name": "Kite", "description": "Flies.", "price": "7", "currency": "EUR", "category": "toys"},
         format="json",
     )
 
@@ -117,6 +117,17 @@ def test_staff_create_a_product_with_every_field(as_staff):
         "toys",
     )
     assert response.json()["price"] == "7.00"
+
+
+@pytest.mark.parametrize(("field", "value"), [("price", 7), ("name", 0), ("sku", True)])
+def test_a_value_of_another_json_type_is_a_400_naming_the_field(as_staff, field, value):
+    body = {"sku": "NEW-1", "name": "Kite", "price": "7.00"} | {field: value}
+
+    response = as_staff.post(URL, body, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [field]
+    assert not Product.objects.exists()
 
 
 def test_a_duplicate_sku_is_409_problem(as_staff):

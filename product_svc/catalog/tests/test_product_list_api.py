@@ -304,15 +304,26 @@ def test_links_keep_the_filters(anonymous):
     assert "in_stock=true" in body["next"]
 
 
-def test_page_size_is_capped_at_100(anonymous):
+def test_page_size_100_is_the_largest(anonymous):
     Product.objects.bulk_create(
         Product(sku=f"BULK-{n:03}", name=f"Bulk {n}", price=Decimal("1.00")) for n in range(105)
     )
 
-    body = anonymous.get(URL, {"page_size": 500}).json()
+    body = anonymous.get(URL, {"page_size": 100}).json()
 
     assert body["count"] == 105
     assert len(body["results"]) == 100
+
+
+@pytest.mark.parametrize("page_size", ["101", "500", "0", "-1", "abc", " 5", "1.5"])
+def test_a_page_size_out_of_1_to_100_is_a_400_naming_it(anonymous, page_size):
+    ProductFactory()
+
+    response = anonymous.get(URL, {"page_size": page_size})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == PROBLEM
+    assert response.json()["errors"] == {"page_size": ["A whole number from 1 to 100."]}
 
 
 @pytest.mark.parametrize("page", ["2", "99", "0", "last-but-one"])

@@ -256,6 +256,17 @@ def test_staff_deactivates_a_user_with_user_updated_then_user_deactivated(as_sta
     assert {row.key for row in rows} == {str(customer.id)}
 
 
+@pytest.mark.parametrize("change", [{"is_active": False}, {"role": "customer"}, {"role": "staff", "is_active": True}])
+def test_staff_may_not_change_their_own_access(as_staff, staff, change):
+    response = as_staff.patch(f"/api/v1/users/{staff.id}", change, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["type"].endswith("/own-access-change")
+    staff.refresh_from_db()
+    assert (staff.role, staff.is_active) == (Role.STAFF, True)
+    assert events() == []
+
+
 def test_deactivating_a_deactivated_user_again_publishes_nothing(as_staff):
     user = UserFactory(is_active=False)
 
