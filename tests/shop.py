@@ -24,26 +24,37 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def sign_in(stack: Stack, email: str, password: str) -> dict[str, str]:
-    """The Authorization header of a fresh access token for these credentials."""
+def token_pair(stack: Stack, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """A fresh ``{"access": ..., "refresh": ...}`` for these credentials."""
     answer = httpx.post(
         stack.url("gateway", "/api/v1/auth/token"), json={"email": email, "password": password}, timeout=30
     )
     assert answer.status_code == 200, answer.text
-    return bearer(answer.json()["access"])
+    return dict(answer.json())
+
+
+def sign_in(stack: Stack, email: str, password: str = PASSWORD) -> dict[str, str]:
+    """The Authorization header of a fresh access token for these credentials."""
+    return bearer(token_pair(stack, email, password)["access"])
 
 
 def staff_headers(stack: Stack) -> dict[str, str]:
     return sign_in(stack, STAFF_EMAIL, STAFF_PASSWORD)
 
 
-def customer(stack: Stack) -> dict[str, str]:
-    """A new customer, registered and signed in: the Authorization header to use."""
-    email = f"buyer-{uuid.uuid4().hex[:12]}@example.com"
+def register(stack: Stack, prefix: str = "buyer") -> tuple[str, str]:
+    """A new customer account with password :data:`PASSWORD`: (its id, its email)."""
+    email = f"{prefix}-{uuid.uuid4().hex[:12]}@example.com"
     answer = httpx.post(
         stack.url("gateway", "/api/v1/auth/register"), json={"email": email, "password": PASSWORD}, timeout=30
     )
     assert answer.status_code == 201, answer.text
+    return answer.json()["id"], email
+
+
+def customer(stack: Stack) -> dict[str, str]:
+    """A new customer, registered and signed in: the Authorization header to use."""
+    _, email = register(stack)
     return sign_in(stack, email, PASSWORD)
 
 
@@ -88,11 +99,17 @@ def product(stack: Stack, product_id: str) -> dict:
 
 
 def products(stack: Stack, count: int, offset: int = 0) -> list[dict]:
-    """``count`` demo products, by name, skipping the first ``offset`` (tests take disjoint slices)."""
+    """``count`` demo products (SKUs DEMO-0001 to DEMO-0050), by name, skipping the first ``offset``.
+
+    Tests take disjoint slices. Only the seeded demo products count: products other tests create
+    (:func:`new_product`) would otherwise shift every slice after them.
+    """
     listing = httpx.get(
-        stack.url("gateway", f"/api/v1/products?ordering=name&page_size={count + offset}"), timeout=10
+        stack.url("gateway", f"/api/v1/products?search=DEMO-&ordering=name&page_size={count + offset}"), timeout=10
     ).json()
-    return listing["results"][offset : offset + count]
+    found = [item for item in listing["results"] if item["sku"].startswith("DEMO-")][offset : offset + count]
+    assert len(found) == count, f"only {len(found)} demo products at offset {offset}"
+    return found
 
 
 def stock(stack: Stack, staff: dict[str, str], product_id: str) -> dict:

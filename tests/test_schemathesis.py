@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ import httpx
 import pytest
 
 from ops.isolated import Stack, start_stack
-from tests.shop import PASSWORD, customer, sign_in
+from tests.shop import customer, register, sign_in, staff_headers
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 SCHEMATHESIS = Path(sys.executable).with_name("st")
@@ -55,20 +54,16 @@ def own_stack() -> Iterator[Stack]:
 
 def staff_caller(stack: Stack) -> dict[str, str]:
     """A new user, made staff by the demo staff user: schemathesis may deactivate any other account."""
-    email = f"schemathesis-staff-{uuid.uuid4().hex[:10]}@example.com"
-    registered = httpx.post(
-        stack.url("gateway", "/api/v1/auth/register"), json={"email": email, "password": PASSWORD}, timeout=30
-    )
-    assert registered.status_code == 201, registered.text
-    demo_staff = sign_in(stack, "staff@example.com", "demo-pass-123")
+    user_id, email = register(stack, "schemathesis-staff")
+    demo_staff = staff_headers(stack)
     promoted = httpx.patch(
-        stack.url("gateway", f"/api/v1/users/{registered.json()['id']}"),
+        stack.url("gateway", f"/api/v1/users/{user_id}"),
         json={"role": "staff"},
         headers=demo_staff,
         timeout=10,
     )
     assert promoted.status_code == 200, promoted.text
-    return sign_in(stack, email, PASSWORD)
+    return sign_in(stack, email)
 
 
 def run_schemathesis(stack: Stack, headers: dict[str, str], report: Path) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,6 @@ right after the revocation works everywhere.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +17,7 @@ import httpx
 import pytest
 
 from ops.isolated import Stack
-from tests.shop import PASSWORD, bearer
+from tests.shop import PASSWORD, bearer, register, token_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -84,24 +83,6 @@ def assert_within_limit(what: str, lags: dict[str, float]) -> None:
     assert not slow, f"{what}: refused later than {MAX_LAG_SECONDS} s at {slow}"
 
 
-def register(stack: Stack) -> tuple[str, str]:
-    """A new customer: (id, email)."""
-    email = f"revoke-{uuid.uuid4().hex[:12]}@example.com"
-    answer = httpx.post(
-        stack.url("gateway", "/api/v1/auth/register"), json={"email": email, "password": PASSWORD}, timeout=10
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json()["id"], email
-
-
-def sign_in(stack: Stack, email: str, password: str = PASSWORD) -> dict[str, str]:
-    answer = httpx.post(
-        stack.url("gateway", "/api/v1/auth/token"), json={"email": email, "password": password}, timeout=10
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()
-
-
 def logout(stack: Stack, tokens: dict[str, str]) -> None:
     answer = httpx.post(
         stack.url("gateway", "/api/v1/auth/logout"),
@@ -125,7 +106,7 @@ def consumers_subscribed(stack: Stack) -> None:
     lags measured afterwards are the running stack's.
     """
     _, email = register(stack)
-    tokens = sign_in(stack, email)
+    tokens = token_pair(stack, email)
     logout(stack, tokens)
     started = time.monotonic()
     lags = lags_until_refused(stack, tokens["access"], started, timeout=90)
@@ -134,7 +115,7 @@ def consumers_subscribed(stack: Stack) -> None:
 
 def test_logout_ends_that_session_everywhere_and_no_other(stack, consumers_subscribed):
     _, email = register(stack)
-    session, other_session = sign_in(stack, email), sign_in(stack, email)
+    session, other_session = token_pair(stack, email), token_pair(stack, email)
     accepted_everywhere(stack, session["access"])
 
     logout(stack, session)
@@ -142,12 +123,12 @@ def test_logout_ends_that_session_everywhere_and_no_other(stack, consumers_subsc
 
     assert_within_limit("logout", lags_until_refused(stack, session["access"], started))
     accepted_everywhere(stack, other_session["access"])
-    accepted_everywhere(stack, sign_in(stack, email)["access"])
+    accepted_everywhere(stack, token_pair(stack, email)["access"])
 
 
 def test_a_password_change_ends_every_session_and_a_token_signed_right_after_works(stack, consumers_subscribed):
     _, email = register(stack)
-    session, other_session = sign_in(stack, email), sign_in(stack, email)
+    session, other_session = token_pair(stack, email), token_pair(stack, email)
     new_password = "an-even-better-passphrase-7"
 
     changed = httpx.post(
@@ -160,7 +141,7 @@ def test_a_password_change_ends_every_session_and_a_token_signed_right_after_wor
     assert changed.status_code == 204, changed.text
     with ThreadPoolExecutor(max_workers=2) as pool:
         lags = [pool.submit(lags_until_refused, stack, old["access"], started) for old in (session, other_session)]
-        fresh = sign_in(stack, email, new_password)  # most likely within the second of the change
+        fresh = token_pair(stack, email, new_password)  # most likely within the second of the change
         accepted_everywhere(stack, fresh["access"])
         assert_within_limit("password change", lags[0].result())
         assert_within_limit("password change, other session", lags[1].result())
@@ -170,7 +151,7 @@ def test_a_password_change_ends_every_session_and_a_token_signed_right_after_wor
 
 def test_deactivation_by_staff_refuses_the_users_tokens_everywhere(stack, staff, consumers_subscribed):
     user_id, email = register(stack)
-    session = sign_in(stack, email)
+    session = token_pair(stack, email)
 
     set_access(stack, staff, user_id, is_active=False)
     started = time.monotonic()
@@ -183,7 +164,7 @@ def test_taking_the_staff_role_away_refuses_the_staff_token_and_a_refresh_mints_
 ):
     user_id, email = register(stack)
     set_access(stack, staff, user_id, role="staff")
-    session = sign_in(stack, email)
+    session = token_pair(stack, email)
     stock = httpx.get(stack.url("gateway", "/api/v1/inventory"), headers=bearer(session["access"]), timeout=10)
     assert stock.status_code == 200, stock.text
 

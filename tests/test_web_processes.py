@@ -52,7 +52,8 @@ def children_of(pid: int) -> list[int]:
         return []
 
 
-def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_again(tmp_path, supervised):
+def supervised_product_web(tmp_path: Path, supervised) -> tuple[Path, int, int, list[int]]:
+    """The product web process under its own supervisor, answering: (state file, port, master, workers)."""
     spec = web_process("product", tmp_path)
     state_file = supervised(spec)
     port = spec.http_port
@@ -61,6 +62,11 @@ def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_
     master = child_pid(state_file, spec.name)
     assert master is not None
     workers = wait_until(lambda: len(children_of(master)) == 2 and children_of(master), timeout=30, what="2 workers")
+    return state_file, port, master, workers
+
+
+def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_again(tmp_path, supervised):
+    state_file, port, master, workers = supervised_product_web(tmp_path, supervised)
 
     # Requests in flight when the master dies: an orphaned worker would wait for them, socket held.
     in_flight = [socket.create_connection(("127.0.0.1", port)) for _ in range(4)]
@@ -73,21 +79,14 @@ def test_sigkill_of_a_gunicorn_master_takes_its_workers_and_the_service_answers_
     wait_until(lambda: not any(pid_alive(worker) for worker in workers), timeout=2, what="the workers to die")
     wait_until(lambda: answers(port), timeout=5, what="the new master to answer")
     assert time.monotonic() - killed_at < 5.0
-    assert child_pid(state_file, spec.name) != master
+    assert child_pid(state_file, "product-web") != master
     for connection in in_flight:
         connection.close()
 
 
 def test_requests_sent_while_a_killed_web_server_restarts_wait_for_it_instead_of_being_refused(tmp_path, supervised):
     """The supervisor holds the listening socket: connections queue in its backlog across the restart."""
-    spec = web_process("product", tmp_path)
-    state_file = supervised(spec)
-    port = spec.http_port
-    assert port is not None
-    wait_until(lambda: answers(port), timeout=60, what="the web process to answer")
-    master = child_pid(state_file, spec.name)
-    assert master is not None
-    wait_until(lambda: len(children_of(master)) == 2, timeout=30, what="2 workers")
+    state_file, port, master, _ = supervised_product_web(tmp_path, supervised)
 
     os.kill(master, signal.SIGKILL)
     wait_until(lambda: not pid_alive(master), timeout=2, what="the master to die")
@@ -101,7 +100,7 @@ def test_requests_sent_while_a_killed_web_server_restarts_wait_for_it_instead_of
         outcomes.append((status, round(time.monotonic() - sent, 2)))
 
     assert [status for status, _ in outcomes] == [200, 200, 200], outcomes
-    assert child_pid(state_file, spec.name) != master
+    assert child_pid(state_file, "product-web") != master
 
 
 @pytest.fixture

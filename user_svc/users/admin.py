@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.forms import ModelForm
 from django.http import HttpRequest
 
+from users.errors import OwnAccessChange
 from users.models import Role, User
 from users.services import user_reset_password, user_save_created, user_save_edited, user_set_access
 
@@ -59,7 +60,12 @@ class UserAdmin(DjangoUserAdmin):
         self._set_access(request, queryset, "made staff", role=Role.STAFF)
 
     def _set_access(self, request: HttpRequest, queryset: QuerySet[User], done: str, **access: Any) -> None:
-        with transaction.atomic():  # all or none, row locks taken in primary key order
-            for user in queryset.order_by("pk"):
-                user_set_access(user=user, **access)
+        changed_by = request.user if isinstance(request.user, User) else None
+        try:
+            with transaction.atomic():  # all or none, row locks taken in primary key order
+                for user in queryset.order_by("pk"):
+                    user_set_access(user=user, changed_by=changed_by, **access)
+        except OwnAccessChange as exc:
+            self.message_user(request, f"Nothing changed: {exc}", messages.ERROR)
+            return
         self.message_user(request, f"{queryset.count()} user(s) {done}.", messages.SUCCESS)

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 
 from shared.jwt_auth import load_public_key, public_jwk
 from users.auth import auth_refresh, auth_sign_in, auth_sign_out
-from users.errors import AuthenticationRefused, OwnAccessChange, SignInBlocked
+from users.errors import AuthenticationRefused, SignInBlocked
 from users.models import User
 from users.selectors import parse_user_id, user_get, user_list
 from users.serializers import (
@@ -163,9 +163,7 @@ class UserDetailApi(APIView):
         user = self._user(user_id)
         data = AccessInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if user.pk == current_user(request).pk and data.validated_data:
-            raise OwnAccessChange("Your own role and account stay as they are; ask another staff member.")
-        user = user_set_access(user=user, **data.validated_data)
+        user = user_set_access(user=user, changed_by=current_user(request), **data.validated_data)
         return Response(StaffUserOutput(user).data)
 
     @staticmethod

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 
 from shared.errors import Conflict
 from shared.events import Envelope, publish, rfc3339
-from users.errors import InvalidInput
+from users.errors import InvalidInput, OwnAccessChange
 from users.models import Role, User, normalize_email
 from users.tokens import access_tokens_revoke, refresh_tokens_revoke_all
 
@@ -74,8 +74,13 @@ def user_update_profile(*, user: User, first_name: str | None = None, last_name:
     return _user_change(user=user, changes={"first_name": first_name, "last_name": last_name})
 
 
-def user_set_access(*, user: User, role: str | None = None, is_active: bool | None = None) -> User:
+def user_set_access(
+    *, user: User, role: str | None = None, is_active: bool | None = None, changed_by: User | None = None
+) -> User:
     """Staff's change of what a user may do: the API ``role`` and whether the account is active.
+
+    ``changed_by``, the staff member making the change, may not change their own access
+    (:class:`~users.errors.OwnAccessChange`): the last staff member would lock everyone out.
 
     Deactivation signs the user out everywhere (refresh and access tokens); taking the staff role
     away revokes their access tokens, which carry the role (a refresh mints one with the new role).
@@ -83,6 +88,8 @@ def user_set_access(*, user: User, role: str | None = None, is_active: bool | No
     (:mod:`shared.revocations`). This service's admin site follows the role (``is_staff``); every
     other admin re-checks the account within ``ADMIN_STAFF_RECHECK_SECONDS`` (``shared.admin_auth``).
     """
+    if changed_by is not None and changed_by.pk == user.pk and (role is not None or is_active is not None):
+        raise OwnAccessChange("Your own role and account stay as they are; ask another staff member.")
     if role is not None and role not in Role.values:
         raise InvalidInput(f"{role!r} is not a role.", errors={"role": [f"Choose one of {', '.join(Role.values)}."]})
     return _user_change(user=user, changes={"role": role, "is_active": is_active})

@@ -46,6 +46,19 @@ def test_deactivate_action_deactivates_each_selected_user_with_events(admin_clie
     ]
 
 
+def test_a_deactivation_that_includes_the_staff_member_themselves_changes_nothing(admin_client):
+    other = UserFactory()
+    root = User.objects.get(email="root@example.com")
+
+    response = run_action(admin_client, "deactivate_users", [other, root])
+
+    assert response.status_code == 302
+    assert User.objects.filter(is_active=False).count() == 0
+    assert events() == []
+    page = admin_client.get(response["Location"])
+    assert "Nothing changed: Your own role and account stay as they are" in page.content.decode()
+
+
 def test_make_staff_action_sets_the_role_with_one_event_per_changed_user(admin_client):
     customer = UserFactory()
     already = UserFactory(role=Role.STAFF)
