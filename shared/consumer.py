@@ -128,7 +128,8 @@ class EventConsumer:
             while not self.stop.wait(self._idle_seconds()):
                 self.periodic.run_due()
             return
-        ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+        if not self._ensure_dead_letter_topic():
+            return
         self._initialise_metrics()
         self.consumer.subscribe(self.topics, on_revoke=self._on_revoke)
         logger.info("consuming %s", ", ".join(self.topics))
@@ -155,6 +156,20 @@ class EventConsumer:
             self.dead_letters.flush(10)
             connections.close_all()
             logger.info("consumer closed")
+
+    def _ensure_dead_letter_topic(self) -> bool:
+        """Makes sure ``<group>.dlq`` exists, waiting for Kafka while it is unreachable (a process started
+        during a broker outage waits for it instead of exiting); False when stopped meanwhile."""
+        wait = 1.0
+        while True:
+            try:
+                ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+                return True
+            except KafkaException as exc:
+                logger.warning("Kafka unreachable at start-up, retrying in %.0fs: %s", wait, exc)
+            if self.stop.wait(wait):
+                return False
+            wait = min(wait * 2, 10.0)
 
     def _idle_seconds(self) -> float:
         until_due = self.periodic.seconds_until_due()
