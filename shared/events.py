@@ -154,7 +154,7 @@ class EventHandlers(Registry[Handler]):
         return register
 
     def topics(self) -> list[str]:
-        """The topics carrying the events handled here: what the consumer subscribes to (``system.ping`` rides on these)."""
+        """The topics of the events handled here, which the consumer reads (``system.ping`` rides on any of them)."""
         return sorted({event.topic for name in self.names() for event in event_types_named(name)} - {"*"})
 
 
