@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
 from shared import metrics
-from shared.events import HANDLERS, Envelope, InvalidEnvelope, handler_for
+from shared.events import Envelope, EventHandlers, InvalidEnvelope, event_handlers
 from shared.kafka import (
     admin_client,
     consumer_group,
@@ -74,9 +74,14 @@ def dlq_topic(group: str | None = None) -> str:
     return f"{group or consumer_group()}.dlq"
 
 
-def apply_event(envelope: Envelope, *, topic: str, partition: int, offset: int) -> Outcome:
-    """Runs the handler and records the event in one transaction; a recorded event is not applied again."""
-    handler = handler_for(envelope.type)
+def apply_event(
+    envelope: Envelope, *, topic: str, partition: int, offset: int, handlers: EventHandlers | None = None
+) -> Outcome:
+    """Runs the handler and records the event in one transaction; a recorded event is not applied again.
+
+    ``handlers`` is the registry to apply with, by default the process's (:func:`shared.events.event_handlers`).
+    """
+    handler = (handlers or event_handlers()).get(envelope.type)
     if handler is None:
         return Outcome.SKIPPED
     try:
@@ -105,6 +110,7 @@ class EventConsumer:
         self,
         topics: Sequence[str],
         stop: StopSignal,
+        handlers: EventHandlers | None = None,
         consumer: Consumer | None = None,
         dead_letters: Producer | None = None,
         max_attempts: int | None = None,
@@ -112,6 +118,7 @@ class EventConsumer:
         periodic: PeriodicRunner | None = None,
     ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
+        self.handlers = handlers or event_handlers()
         self.stop = stop
         self.group = consumer_group()
         self.consumer = consumer or make_consumer(**{"statistics.interval.ms": 10_000, "stats_cb": self._on_stats})
@@ -177,7 +184,7 @@ class EventConsumer:
 
     def _initialise_metrics(self) -> None:
         """Creates the series of every event type handled here at zero, so a dashboard shows 0, not nothing."""
-        for event_type in HANDLERS.names():
+        for event_type in self.handlers.names():
             for outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
                 metrics.EVENTS_CONSUMED.labels(event_type, self.group, outcome.value)
             metrics.EVENTS_RETRIED.labels(event_type, self.group)
@@ -223,6 +230,7 @@ class EventConsumer:
                 topic=message.topic() or "",
                 partition=message.partition() or 0,
                 offset=message.offset() or 0,
+                handlers=self.handlers,
             )
 
         def count_retry() -> None:

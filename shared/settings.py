@@ -228,7 +228,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "GRPC_SERVICERS": [],
         "KAFKA_BOOTSTRAP_SERVERS": env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         "KAFKA_TOPIC_PREFIX": env_str("KAFKA_TOPIC_PREFIX", ""),
-        "KAFKA_SUBSCRIPTIONS": [],
+        # The consumer's handlers (shared.events.EventHandlers); it subscribes to the topics of their events.
+        "EVENT_HANDLERS": "shared.events.HANDLERS",
         # Event backbone: handler attempts before a message is dead-lettered; how long sent outbox rows
         # and inbox records are kept (the inbox must outlive Kafka's retention, or old redeliveries re-apply).
         "CONSUMER_MAX_ATTEMPTS": env_int("CONSUMER_MAX_ATTEMPTS", 5),

@@ -33,8 +33,6 @@ globals().update(_base)
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = []
 # Topics this service's consumer group reads.
-# Only for user.tokens_revoked: the gateway refuses revoked access tokens (shared.revocations).
-KAFKA_SUBSCRIPTIONS: list[str] = ["users"]
 
 # Seconds an upstream service gets to answer a forwarded request before the gateway answers 504.
 GATEWAY_UPSTREAM_TIMEOUT = env_float("GATEWAY_UPSTREAM_TIMEOUT", 10.0)

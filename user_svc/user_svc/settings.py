@@ -32,8 +32,6 @@ AUTH_USER_MODEL = "users.User"
 
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = ["users.grpc.register"]
-# Topics this service's consumer group reads.
-KAFKA_SUBSCRIPTIONS: list[str] = []
 
 
 def _read_key(path: str, variable: str) -> str:
