@@ -13,8 +13,8 @@ from typing import Any, TypedDict, Unpack
 from django.db import IntegrityError, transaction
 from psycopg import errors as pg_errors
 
+from catalog.errors import CategoryNotFound, DuplicateCategory, DuplicateSku, InvalidCurrency, InvalidPrice
 from catalog.models import Category, Product
-from shared.errors import Conflict, DomainError
 from shared.events import Envelope, publish
 from shared.money import CENT, money, to_cents
 
@@ -22,30 +22,6 @@ logger = logging.getLogger(__name__)
 
 PRICE_LIMIT = Decimal("10000000000")  # max_digits=12 with 2 decimals: ten integer digits at most
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # the same rule as the product_currency_iso constraint
-
-
-class CategoryNotFound(DomainError):
-    code = "unknown-category"
-    title = "Unknown category"
-
-
-class InvalidPrice(DomainError):
-    code = "invalid-price"
-    title = "Invalid price"
-
-
-class InvalidCurrency(DomainError):
-    code = "invalid-currency"
-    title = "Invalid currency"
-
-
-class DuplicateSku(Conflict):
-    code = "duplicate-sku"
-    title = "Duplicate SKU"
-
-
-class DuplicateCategory(Conflict):
-    code = "duplicate-category"
 
 
 class ProductChanges(TypedDict, total=False):
