@@ -45,9 +45,8 @@ def prometheus(stack: Stack) -> Iterator[monitor.LocalPrometheus]:
     try:
         server.start(stack.processes)
     except ProvisionError as exc:
-        if monitor.find_binary("prometheus", install=False) is None:
-            pytest.skip(f"no Prometheus here and it cannot be installed without root: {exc}")
-        pytest.fail(str(exc))
+        # Never a skip: a machine that cannot run Prometheus cannot show the dashboards work.
+        pytest.fail(f"no Prometheus for the dashboard test: {exc}")
     yield server
     assert server.stop(), f"prometheus (pid file {server.pid_file}) was not running at the end"
 
