@@ -6,16 +6,16 @@ import time
 import uuid
 from collections.abc import Callable
 
-from confluent_kafka import Consumer
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from django.conf import settings
 
 from shared.events import Envelope
 from shared.kafka import topic_name
 
 
-def read_events(topic: str, *, until: Callable[[list[Envelope]], bool], timeout: float = 30.0) -> list[Envelope]:
-    """Reads ``topic`` from the start in a throwaway consumer group until ``until(events)`` holds."""
-    consumer = Consumer(
+def reader() -> Consumer:
+    """A consumer in a throwaway group that starts at the beginning and commits nothing."""
+    return Consumer(
         {
             "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
             "group.id": f"test-reader-{uuid.uuid4().hex}",
@@ -23,6 +23,42 @@ def read_events(topic: str, *, until: Callable[[list[Envelope]], bool], timeout:
             "enable.auto.commit": False,
         }
     )
+
+
+def read_all(topic: str, *, timeout: float = 30.0) -> list[Envelope]:
+    """Every event in ``topic`` up to its end as of this call (each partition's high watermark).
+
+    For "exactly once" checks: unlike :func:`read_events`, it never stops at the first match.
+    """
+    consumer = reader()
+    try:
+        name = topic_name(topic)
+        partitions = consumer.list_topics(name, timeout=timeout).topics[name].partitions
+        ends: dict[int, int] = {}
+        for partition in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(name, partition), timeout=timeout)
+            if high > low:
+                ends[partition] = high
+        consumer.assign([TopicPartition(name, partition, OFFSET_BEGINNING) for partition in ends])
+        events: list[Envelope] = []
+        deadline = time.monotonic() + timeout
+        while ends:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out reading {topic} to its end; partitions left: {sorted(ends)}")
+            message = consumer.poll(0.5)
+            if message is None or message.error():
+                continue
+            events.append(Envelope.from_json(message.value()))
+            if message.offset() + 1 >= ends.get(message.partition(), 0):
+                ends.pop(message.partition(), None)
+    finally:
+        consumer.close()
+    return events
+
+
+def read_events(topic: str, *, until: Callable[[list[Envelope]], bool], timeout: float = 30.0) -> list[Envelope]:
+    """Reads ``topic`` from the start in a throwaway consumer group until ``until(events)`` holds."""
+    consumer = reader()
     consumer.subscribe([topic_name(topic)])
     events: list[Envelope] = []
     deadline = time.monotonic() + timeout
