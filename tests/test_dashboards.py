@@ -177,7 +177,9 @@ def variable_values(dashboard: dict[str, Any]) -> dict[str, str]:
 
 def substitute(expr: str, values: dict[str, str]) -> str:
     for name in sorted(values, key=len, reverse=True):
-        expr = re.sub(rf"\$\{{{name}(?::\w+)?\}}|\[\[{name}\]\]|\${name}\b", lambda _, v=values[name]: v, expr)
+        # The value taken literally: a replacement string only reads backslashes (\1, \g<name>).
+        literal = values[name].replace("\\", "\\\\")
+        expr = re.sub(rf"\$\{{{name}(?::\w+)?\}}|\[\[{name}\]\]|\${name}\b", literal, expr)
     assert "$" not in expr, f"an unknown variable is left in {expr!r}"
     return expr
 

@@ -49,8 +49,9 @@ def read_all(topic: str, *, timeout: float = 30.0) -> list[Envelope]:
             if message is None or message.error():
                 continue
             events.append(Envelope.from_json(message.value()))
-            if message.offset() + 1 >= ends.get(message.partition(), 0):
-                ends.pop(message.partition(), None)
+            partition, offset = message.partition(), message.offset()
+            if partition is not None and offset is not None and offset + 1 >= ends.get(partition, 0):
+                ends.pop(partition)
     finally:
         consumer.close()
     return events
