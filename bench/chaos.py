@@ -7,7 +7,8 @@ server and broker other stacks and tests use are never touched):
 - ``--customers`` customers place ``--orders`` one-line orders between them (spread over at least
   ``--min-duration`` seconds), each order under its
   own Idempotency-Key, retried with that same key until the shop answers 2xx (or ``--give-up``);
-- meanwhile a random process of the stack is SIGKILLed every ``--kill-every`` seconds, Kafka is
+- meanwhile a process of the stack is SIGKILLed every ``--kill-every`` seconds (in rounds: each
+  process once per round, in a new random order each round, so a long enough run kills every one), Kafka is
   stopped for ``--kafka-down`` seconds, and Postgres is restarted once;
 - then it waits for the saga to settle (no order pending) and runs ``check_consistency`` (no grace:
   nothing may be in flight any more).
@@ -214,6 +215,7 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
 
     def killer() -> None:
         chooser = random.Random()
+        round_left: list[str] = []
         next_progress = time.monotonic() + 15
         while not placing_done.wait(options.kill_every):
             if time.monotonic() >= next_progress:
@@ -228,7 +230,14 @@ def chaos(stack: Stack, broker: LocalBroker, options: argparse.Namespace) -> dic
             alive = stack_children(stack)
             if not alive:
                 continue
-            name = chooser.choice(sorted(alive))
+            if not round_left:
+                round_left = sorted(stack.pids())
+                chooser.shuffle(round_left)
+            name = next((name for name in round_left if name in alive), None)
+            if name is None:
+                round_left = []  # the rest of this round is down already (restarting)
+                continue
+            round_left.remove(name)
             try:
                 os.kill(alive[name], signal.SIGKILL)
             except ProcessLookupError:

@@ -81,8 +81,8 @@ def service_env(
     }
     if spec.name in ports.grpc:
         env["GRPC_PORT"] = str(ports.grpc[spec.name])
-    if spec.name == "user":
-        # Sign-in throttling per client: behind the gateway, the client is the last X-Forwarded-For hop.
+    if spec.name != "gateway":
+        # Behind the gateway, the client is the last X-Forwarded-For hop (shared.client_ip).
         env["TRUSTED_PROXY_COUNT"] = "1"
     for other in ALL_SERVICES:
         env[f"{other.env_prefix}URL"] = f"http://127.0.0.1:{ports.http[other.name]}"

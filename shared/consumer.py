@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
 from shared import metrics
-from shared.events import HANDLERS, Envelope, InvalidEnvelope, handler_for
+from shared.events import Envelope, EventHandlers, InvalidEnvelope, event_handlers
 from shared.kafka import (
     admin_client,
     consumer_group,
@@ -74,9 +74,14 @@ def dlq_topic(group: str | None = None) -> str:
     return f"{group or consumer_group()}.dlq"
 
 
-def apply_event(envelope: Envelope, *, topic: str, partition: int, offset: int) -> Outcome:
-    """Runs the handler and records the event in one transaction; a recorded event is not applied again."""
-    handler = handler_for(envelope.type)
+def apply_event(
+    envelope: Envelope, *, topic: str, partition: int, offset: int, handlers: EventHandlers | None = None
+) -> Outcome:
+    """Runs the handler and records the event in one transaction; a recorded event is not applied again.
+
+    ``handlers`` is the registry to apply with, by default the process's (:func:`shared.events.event_handlers`).
+    """
+    handler = (handlers or event_handlers()).get(envelope.type)
     if handler is None:
         return Outcome.SKIPPED
     try:
@@ -105,6 +110,7 @@ class EventConsumer:
         self,
         topics: Sequence[str],
         stop: StopSignal,
+        handlers: EventHandlers | None = None,
         consumer: Consumer | None = None,
         dead_letters: Producer | None = None,
         max_attempts: int | None = None,
@@ -112,6 +118,7 @@ class EventConsumer:
         periodic: PeriodicRunner | None = None,
     ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
+        self.handlers = handlers or event_handlers()
         self.stop = stop
         self.group = consumer_group()
         self.consumer = consumer or make_consumer(**{"statistics.interval.ms": 10_000, "stats_cb": self._on_stats})
@@ -128,7 +135,8 @@ class EventConsumer:
             while not self.stop.wait(self._idle_seconds()):
                 self.periodic.run_due()
             return
-        ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+        if not self._ensure_dead_letter_topic():
+            return
         self._initialise_metrics()
         self.consumer.subscribe(self.topics, on_revoke=self._on_revoke)
         logger.info("consuming %s", ", ".join(self.topics))
@@ -156,13 +164,27 @@ class EventConsumer:
             connections.close_all()
             logger.info("consumer closed")
 
+    def _ensure_dead_letter_topic(self) -> bool:
+        """Makes sure ``<group>.dlq`` exists, waiting for Kafka while it is unreachable (a process started
+        during a broker outage waits for it instead of exiting); False when stopped meanwhile."""
+        wait = 1.0
+        while True:
+            try:
+                ensure_topics(admin_client(), [dlq_topic(self.group)], partitions=1)
+                return True
+            except KafkaException as exc:
+                logger.warning("Kafka unreachable at start-up, retrying in %.0fs: %s", wait, exc)
+            if self.stop.wait(wait):
+                return False
+            wait = min(wait * 2, 10.0)
+
     def _idle_seconds(self) -> float:
         until_due = self.periodic.seconds_until_due()
         return 3600.0 if until_due is None else until_due
 
     def _initialise_metrics(self) -> None:
         """Creates the series of every event type handled here at zero, so a dashboard shows 0, not nothing."""
-        for event_type in HANDLERS.names():
+        for event_type in self.handlers.names():
             for outcome in (Outcome.APPLIED, Outcome.DUPLICATE):
                 metrics.EVENTS_CONSUMED.labels(event_type, self.group, outcome.value)
             metrics.EVENTS_RETRIED.labels(event_type, self.group)
@@ -208,6 +230,7 @@ class EventConsumer:
                 topic=message.topic() or "",
                 partition=message.partition() or 0,
                 offset=message.offset() or 0,
+                handlers=self.handlers,
             )
 
         def count_retry() -> None:

@@ -75,7 +75,6 @@ class EventType:
     topic: str
     schema: Schema
     description: str
-    consumers: tuple[str, ...] = ()
 
 
 class UnknownEventType(LookupError):
@@ -93,7 +92,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "*",
         record({}),
         "Proves the outbox -> Kafka -> consumer path (manage.py event_ping).",
-        ("every consumer of the topic",),
     ),
     EventType(
         "user.registered",
@@ -101,10 +99,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "users",
         record(USER | {"date_joined": TIMESTAMP}),
         "A new user account exists.",
-        ("order",),
     ),
-    EventType("user.updated", 1, "users", record(USER), "A user's profile, role or status changed.", ("order",)),
-    EventType("user.deactivated", 1, "users", record({"user_id": UUID}), "A user may no longer sign in.", ("order",)),
+    EventType("user.updated", 1, "users", record(USER), "A user's profile, role or status changed."),
+    EventType("user.deactivated", 1, "users", record({"user_id": UUID}), "A user may no longer sign in."),
     EventType(
         "user.tokens_revoked",
         1,
@@ -113,16 +110,14 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "The user's access tokens issued at or before not_before must be refused (logout, password change, "
         "deactivation, staff role taken away); with session_id, only those of that session (the tokens' family "
         "claim). After expires_at every such token has expired anyway.",
-        ("gateway", "product", "order", "inventory"),
     ),
-    EventType("product.created", 1, "products", record(PRODUCT), "A product was added to the catalog.", ("inventory",)),
+    EventType("product.created", 1, "products", record(PRODUCT), "A product was added to the catalog."),
     EventType(
         "product.updated",
         1,
         "products",
         record(PRODUCT),
         "A product's details, price or status changed.",
-        ("inventory",),
     ),
     EventType(
         "product.deleted",
@@ -130,7 +125,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "products",
         record({"product_id": UUID, "sku": TEXT}),
         "A product was soft-deleted (kept for order history, no longer sold).",
-        ("inventory",),
     ),
     EventType(
         "order.placed",
@@ -146,7 +140,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
             }
         ),
         "A customer placed an order; inventory reserves every line or none.",
-        ("inventory",),
     ),
     EventType(
         "order.cancelled",
@@ -154,7 +147,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "orders",
         record({"order_id": UUID, "customer_id": UUID}, {"reason": TEXT}),
         "An order was cancelled; inventory releases what it reserved.",
-        ("inventory",),
     ),
     EventType(
         "order.confirmed",
@@ -170,7 +162,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
         "The order could not be fulfilled (short of stock, or timed out while pending); inventory releases "
         "whatever it reserved for it, which is nothing unless the reservation crossed the timeout.",
-        ("inventory",),
     ),
     EventType(
         "order.shipped",
@@ -178,7 +169,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
         "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf).",
-        ("inventory",),
     ),
     EventType(
         "order.status_changed",
@@ -196,7 +186,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "inventory",
         record({"order_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
         "Every line of an order is reserved.",
-        ("order",),
     ),
     EventType(
         "inventory.reservation_failed",
@@ -204,7 +193,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "inventory",
         record({"order_id": UUID, "short_lines": array_of(SHORT_LINE, min_items=1)}),
         "At least one line was short; nothing was reserved.",
-        ("order",),
     ),
     EventType(
         "inventory.released",
@@ -212,7 +200,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "inventory",
         record({"order_id": UUID, "lines": array_of(STOCK_LINE)}),
         "A cancelled order's reservation was released.",
-        ("order",),
     ),
     EventType(
         "inventory.changed",
@@ -229,7 +216,6 @@ EVENT_TYPES: tuple[EventType, ...] = (
             }
         ),
         "A product's stock levels changed; stock_version orders the updates of one product.",
-        ("product",),
     ),
 )
 
@@ -243,8 +229,12 @@ def event_type(name: str, version: int) -> EventType:
         raise UnknownEventType(f"no schema for {name} version {version}") from None
 
 
-def is_known(name: str) -> bool:
-    return any(known == name for known, _ in _BY_KEY)
+def event_types_named(name: str) -> list[EventType]:
+    """Every version of the event type ``name``; raises :class:`UnknownEventType` when there is none."""
+    found = [event for event in EVENT_TYPES if event.name == name]
+    if not found:
+        raise UnknownEventType(f"no event type {name!r} (shared/event_types.py lists them)")
+    return found
 
 
 @cache

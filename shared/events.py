@@ -3,7 +3,7 @@
 Publishing: build an :class:`Envelope` and call :func:`publish` inside the
 ``transaction.atomic()`` block that makes the change; the outbox row commits
 (or rolls back) with it, and ``relay_outbox`` sends it. Consuming: decorate a
-function with :func:`handles`; the consumer applies it and records the event
+function with :func:`handles` (an :class:`EventHandlers` registry); the consumer applies it and records the event
 id in the same transaction, so a redelivered event has no second effect.
 """
 
@@ -19,8 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 
-from shared.event_types import InvalidPayload, UnknownEventType, event_type, validate_payload
+from shared.event_types import InvalidPayload, UnknownEventType, event_type, event_types_named, validate_payload
 from shared.logs import request_id_var
 from shared.models import OutboxEvent
 from shared.registry import Registry
@@ -123,30 +124,54 @@ def wake_relay() -> None:
 
 
 Handler = Callable[[Envelope], None]
-HANDLERS: Registry[Handler] = Registry("event handler")
 
 
-def handles(event_type_name: str) -> Callable[[Handler], Handler]:
-    """Registers the decorated function as this process's handler of ``event_type_name``.
+class EventHandlers(Registry[Handler]):
+    """One process's handlers, by event type; the consumer and dead-letter replay apply through one of these.
 
-    A handler runs inside the transaction that records the event as processed;
-    it must not publish to Kafka itself (use :func:`publish`, which joins that transaction).
+    The apps register into :data:`HANDLERS` (:func:`handles`); a test builds its own, so its handlers
+    never mix with a service's. Every registry applies ``system.ping``: the inbox row is the whole effect.
     """
 
-    def register(handler: Handler) -> Handler:
-        HANDLERS.add(event_type_name, handler, owner=handler)
-        return handler
+    def __init__(self) -> None:
+        super().__init__("event handler")
+        self.handles(PING)(_apply_ping)
 
-    return register
+    def handles(self, event_type_name: str) -> Callable[[Handler], Handler]:
+        """Registers the decorated function as the handler of ``event_type_name``.
 
+        A name the registry of event types does not know raises :class:`UnknownEventType` here, at
+        import: a typo must not make a handler that never runs. A handler runs inside the transaction
+        that records the event as processed; it must not publish to Kafka itself (use :func:`publish`,
+        which joins that transaction).
+        """
+        event_types_named(event_type_name)
 
-def handler_for(event_type_name: str) -> Handler | None:
-    return HANDLERS.get(event_type_name)
+        def register(handler: Handler) -> Handler:
+            self.add(event_type_name, handler, owner=handler)
+            return handler
+
+        return register
+
+    def topics(self) -> list[str]:
+        """The topics of the events handled here, which the consumer reads (``system.ping`` rides on any of them)."""
+        return sorted({event.topic for name in self.names() for event in event_types_named(name)} - {"*"})
 
 
 PING = "system.ping"
 
 
-@handles(PING)
 def _apply_ping(envelope: Envelope) -> None:
     """Every service applies pings: the inbox row is the whole effect."""
+
+
+HANDLERS = EventHandlers()
+handles = HANDLERS.handles
+
+
+def event_handlers() -> EventHandlers:
+    """The registry this process applies events with: ``settings.EVENT_HANDLERS``, by default :data:`HANDLERS`."""
+    handlers = import_string(settings.EVENT_HANDLERS)
+    if not isinstance(handlers, EventHandlers):
+        raise TypeError(f"EVENT_HANDLERS names {handlers!r}, not an EventHandlers")
+    return handlers

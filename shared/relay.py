@@ -25,6 +25,8 @@ from typing import Any
 import psycopg
 from confluent_kafka import KafkaError, Message, Producer
 from django.conf import settings
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.db import close_old_connections, connection, transaction
 from django.db.models import Min, QuerySet
 from django.utils import timezone
@@ -57,32 +59,46 @@ class OutboxRelay:
     def run(self) -> None:
         logger.info("relaying the outbox")
         initialise_metrics()
-        listener = self._listen()
+        listener: psycopg.Connection[tuple[object, ...]] | None = None
         next_gauges = next_prune = 0.0
-        failures = 0
+        failures = outage = 0
         try:
             while not self.stop.is_set():
-                close_old_connections()
-                now = time.monotonic()
-                if now >= next_gauges:
-                    update_gauges()
-                    next_gauges = now + GAUGE_INTERVAL_SECONDS
-                if now >= next_prune:
-                    prune(older_than=timedelta(hours=settings.OUTBOX_RETENTION_HOURS))
-                    next_prune = now + PRUNE_INTERVAL_SECONDS
-                sent, failed = self.relay_batch()
-                if failed:
-                    # Kafka is refusing: back off (up to 10 s) instead of hammering it.
-                    failures += 1
-                    self.stop.wait(min(10.0, 0.5 * 2**failures))
-                    continue
-                failures = 0
-                if sent >= self.batch_size:
-                    continue  # more is waiting: go again at once
-                self._wait_for_work(listener, IDLE_WAIT_SECONDS if not sent else 0.0)
+                try:
+                    close_old_connections()
+                    listener = listener or self._listen()
+                    now = time.monotonic()
+                    if now >= next_gauges:
+                        update_gauges()
+                        next_gauges = now + GAUGE_INTERVAL_SECONDS
+                    if now >= next_prune:
+                        prune(older_than=timedelta(hours=settings.OUTBOX_RETENTION_HOURS))
+                        next_prune = now + PRUNE_INTERVAL_SECONDS
+                    sent, failed = self.relay_batch()
+                    outage = 0
+                    if failed:
+                        # Kafka is refusing: back off (up to 10 s) instead of hammering it.
+                        failures += 1
+                        self.stop.wait(min(10.0, 0.5 * 2**failures))
+                        continue
+                    failures = 0
+                    if sent >= self.batch_size:
+                        continue  # more is waiting: go again at once
+                    self._wait_for_work(listener, IDLE_WAIT_SECONDS if not sent else 0.0)
+                except (DatabaseOperationalError, DatabaseInterfaceError, psycopg.OperationalError) as exc:
+                    # The database restarts or is unreachable: wait for it (up to 10 s between tries)
+                    # rather than exit; nothing is lost, the rows wait in the outbox.
+                    outage += 1
+                    logger.warning("database unavailable to the relay; retrying: %s", exc)
+                    if listener is not None:
+                        listener.close()
+                        listener = None
+                    close_old_connections()
+                    self.stop.wait(min(10.0, 0.25 * 2**outage))
         finally:
             self.producer.flush(self.flush_timeout)
-            listener.close()
+            if listener is not None:
+                listener.close()
             logger.info("relay stopped")
 
     def _listen(self) -> psycopg.Connection[tuple[object, ...]]:

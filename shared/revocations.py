@@ -263,7 +263,6 @@ def revocation_payload(
     return payload | ({"session_id": str(session_id)} if session_id else {})
 
 
-@handles(TOKENS_REVOKED)
 def _record_revoked_tokens(envelope: Envelope) -> None:
     payload = envelope.payload
     session = payload.get("session_id")
@@ -273,6 +272,13 @@ def _record_revoked_tokens(envelope: Envelope) -> None:
         not_before=_parse(payload["not_before"]),
         expires_at=_parse(payload["expires_at"]),
     )
+
+
+# user_svc issues revocations and records each in the transaction that publishes it; every other
+# service records them by consuming the event, so only they handle (and subscribe to) it.
+ISSUER = "user"
+if settings.SERVICE_NAME != ISSUER:
+    handles(TOKENS_REVOKED)(_record_revoked_tokens)
 
 
 def _parse(value: str) -> datetime:

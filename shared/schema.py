@@ -131,7 +131,7 @@ class AutoSchema(openapi.AutoSchema):
         # A view that authenticates refuses a bad token even on a public route (the gateway forwards it).
         if access is not Access.PUBLIC or self.view.get_authenticators():
             answers["401"] = ERROR_ANSWERS["401"]
-        if access is Access.STAFF:
+        if access in (Access.STAFF, Access.NOBODY):
             answers["403"] = ERROR_ANSWERS["403"]
         if "{" in self.path:
             answers["404"] = ERROR_ANSWERS["404"]

@@ -27,6 +27,10 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
                           delays (30)
                           user_svc applies them to every sign-in, the other services to their admin's local
                           accounts (shared.ratelimit)
+``TRUSTED_PROXY_COUNT``    reverse proxies in front of this process, each appending to X-Forwarded-For (0): the
+                          client's address is then the N-th entry from the right (shared.client_ip). The
+                          services behind the gateway: 1; the gateway: its load balancers, if any.
+                          ``GATEWAY_TRUSTED_PROXIES`` is its deprecated name, still read by the gateway.
 ``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
 ``TOKEN_REVOCATIONS_REFRESH_SECONDS`` how often a process reads new revocations of access tokens (0.5; see
                           shared.revocations): with the event's delivery, how long a revoked token still works
@@ -178,6 +182,10 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "LOGIN_FAILURES_PER_EMAIL": env_str("LOGIN_FAILURES_PER_EMAIL", "40/3600"),
         "LOGIN_FAILURES_PER_CLIENT": env_str("LOGIN_FAILURES_PER_CLIENT", "100/3600"),
         "LOGIN_KNOWN_CLIENT_DAYS": env_int("LOGIN_KNOWN_CLIENT_DAYS", 30),
+        # Set it to exactly the number of proxies, or clients can pick their address (see shared.client_ip).
+        "TRUSTED_PROXY_COUNT": env_int(
+            "TRUSTED_PROXY_COUNT", env_int("GATEWAY_TRUSTED_PROXIES", 0) if service == "gateway" else 0
+        ),
         "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}
@@ -220,7 +228,8 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
         "GRPC_SERVICERS": [],
         "KAFKA_BOOTSTRAP_SERVERS": env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         "KAFKA_TOPIC_PREFIX": env_str("KAFKA_TOPIC_PREFIX", ""),
-        "KAFKA_SUBSCRIPTIONS": [],
+        # The consumer's handlers (shared.events.EventHandlers); it subscribes to the topics of their events.
+        "EVENT_HANDLERS": "shared.events.HANDLERS",
         # Event backbone: handler attempts before a message is dead-lettered; how long sent outbox rows
         # and inbox records are kept (the inbox must outlive Kafka's retention, or old redeliveries re-apply).
         "CONSUMER_MAX_ATTEMPTS": env_int("CONSUMER_MAX_ATTEMPTS", 5),

@@ -12,7 +12,7 @@ import logging
 from django.http import HttpRequest
 
 from gateway.refusals import Refused
-from shared.access import Access, access_for
+from shared.access import NO_ROUTE, SIGN_IN_NEEDED, STAFF_NEEDED, Access, access_for
 from shared.jwt_auth import WWW_AUTHENTICATE, InvalidToken, Principal, bearer_token, verify_access_token
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def check_access(request: HttpRequest) -> Principal | None:
     """The caller as its access token says, or None for an anonymous call to a public route.
 
     Raises :class:`Refused`: 401 when the route needs a user and there is no valid
-    token, 403 when it needs staff and the caller is not. On a public route a token
+    token, 403 when it needs staff and the caller is not, or when no route opens it to anyone. On a public route a token
     is optional: a valid one names the caller (for per-user rate limits), an invalid
     one is left for the service to judge, as the request is forwarded as it came.
     """
@@ -35,14 +35,13 @@ def check_access(request: HttpRequest) -> Principal | None:
     token = bearer_token(header)
     if required is Access.PUBLIC:
         return _principal_or_none(token)
+    if required is Access.NOBODY:
+        logger.error("refused %s %s: no route in shared.access.ROUTES opens it", method, request.path)
+        raise Refused(403, NO_ROUTE)
     if token is None:
         reason = "not a bearer token" if header else "no token"
         logger.info("refused %s %s: %s", method, request.path, reason)
-        detail = (
-            "Use the Authorization: Bearer <access token> scheme."
-            if header
-            else "Sign in: this needs a bearer access token."
-        )
+        detail = "Use the Authorization: Bearer <access token> scheme." if header else SIGN_IN_NEEDED
         raise Refused(401, detail, headers={"WWW-Authenticate": WWW_AUTHENTICATE})
     try:
         principal = verify_access_token(token)
@@ -55,7 +54,7 @@ def check_access(request: HttpRequest) -> Principal | None:
         logger.info(
             "refused %s %s: user %s has role %r, staff needed", method, request.path, principal.id, principal.role
         )
-        raise Refused(403, "Only staff may do this.")
+        raise Refused(403, STAFF_NEEDED)
     return principal
 
 

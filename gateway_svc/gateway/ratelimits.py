@@ -2,7 +2,8 @@
 
 Two route classes, each with its own limit (settings ``GATEWAY_RATE_LIMITS``):
 
-- ``login``: ``POST`` to register, token and token refresh, per client IP; the
+- ``login``: ``POST`` to register, token and token refresh (the routes
+  :data:`shared.access.ROUTES` puts in this class), per client IP; the
   brake on password guessing and sign-up floods.
 - ``default``: every other forwarded request, per user when the caller presents
   a valid token, else per client IP.
@@ -13,60 +14,36 @@ metrics, admin, docs) are never limited. Every limited answer carries
 ``X-RateLimit-Reset`` (seconds until the bucket is full again); a refused one
 also ``Retry-After`` (seconds until the next request may pass).
 
-The client IP is ``REMOTE_ADDR``, or with ``GATEWAY_TRUSTED_PROXIES = N > 0``
-the N-th address from the right of ``X-Forwarded-For`` (see settings).
+The client IP is :func:`shared.client_ip.client_ip` (``TRUSTED_PROXY_COUNT``).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import re
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest
 
 from gateway.refusals import Refused
+from shared.access import DEFAULT, LOGIN, route_for
+from shared.client_ip import client_ip
 from shared.jwt_auth import Principal
 from shared.ratelimit import Decision, Limit, take
 
 logger = logging.getLogger(__name__)
 
-LOGIN = "login"
-DEFAULT = "default"
-LOGIN_PATH = re.compile(r"^/api/v1/auth/(register|token|token/refresh)/?$")
-
 
 def route_class(request: HttpRequest) -> str:
-    return LOGIN if request.method == "POST" and LOGIN_PATH.match(request.path) else DEFAULT
+    """``login`` for a POST to a route the shared table puts in the sign-in class, else ``default``."""
+    route = route_for(request.path)
+    return LOGIN if request.method == "POST" and route is not None and route.rate_limit == LOGIN else DEFAULT
 
 
 def configured_limit(name: str) -> Limit:
     """The limit of a route class; settings hold ``"count/seconds"`` text (or a :class:`Limit`)."""
     value = settings.GATEWAY_RATE_LIMITS[name]
     return value if isinstance(value, Limit) else Limit.parse(value)
-
-
-def client_ip(request: HttpRequest) -> str:
-    """The address the request came from, through at most ``GATEWAY_TRUSTED_PROXIES`` reverse proxies.
-
-    Each trusted proxy appends the address it saw to ``X-Forwarded-For``, so the
-    client is the N-th entry from the right. With fewer entries than trusted
-    proxies, or an entry that is not an address, the request did not come the way
-    the proxies would send it, and the peer address is used.
-    """
-    peer = str(request.META.get("REMOTE_ADDR", ""))
-    hops = settings.GATEWAY_TRUSTED_PROXIES
-    if hops <= 0:
-        return peer
-    forwarded = [entry.strip() for entry in request.headers.get("X-Forwarded-For", "").split(",") if entry.strip()]
-    if len(forwarded) < hops:
-        return peer
-    try:
-        return str(ipaddress.ip_address(forwarded[-hops]))
-    except ValueError:
-        return peer
 
 
 def bucket_key(request: HttpRequest, principal: Principal | None) -> str:

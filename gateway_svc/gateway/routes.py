@@ -1,28 +1,21 @@
-"""The route table: which upstream service answers which public path (one place, matching API.md)."""
+"""Which upstream service answers which public path: the routes of the shared table that name a service.
+
+The table itself, with each route's access rule, is :data:`shared.access.ROUTES`; a path it does not
+name is not forwarded (404), so no route reaches a service without an access rule.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from shared.access import ROUTES as ALL_ROUTES
+from shared.access import Route
+from shared.access import route_for as shared_route_for
 
+__all__ = ["ROUTES", "Route", "route_for"]
 
-@dataclass(frozen=True)
-class Route:
-    prefix: str  # matched against the request path; a prefix ending without "/" also matches "<prefix>/..."
-    service: str
-
-
-ROUTES: tuple[Route, ...] = (
-    Route("/api/v1/auth", "user"),
-    Route("/api/v1/users", "user"),
-    Route("/.well-known/jwks.json", "user"),
-    Route("/api/v1/products", "product"),
-    Route("/api/v1/categories", "product"),
-    Route("/api/v1/inventory", "inventory"),
-    Route("/api/v1/orders", "order"),
-)
+# The forwarded ones: the schema and docs routes are the gateway's own.
+ROUTES: tuple[Route, ...] = tuple(route for route in ALL_ROUTES if route.service is not None)
 
 
 def route_for(path: str) -> Route | None:
-    """The route whose prefix is ``path`` itself or a parent of it; the longest prefix wins."""
-    matches = [route for route in ROUTES if path == route.prefix or path.startswith(route.prefix.rstrip("/") + "/")]
-    return max(matches, key=lambda route: len(route.prefix), default=None)
+    """The route forwarding ``path`` to its service, or None (nothing forwards it)."""
+    return shared_route_for(path, ROUTES)

@@ -7,7 +7,8 @@ The gateway's own variables:
 ``RATE_LIMIT_LOGIN``          ``count/seconds`` per client IP on register, token and token refresh (20/60)
 ``RATE_LIMIT_DEFAULT``        ``count/seconds`` per user (or per client IP when anonymous) on every
                               other forwarded request (600/60)
-``GATEWAY_TRUSTED_PROXIES``   how many reverse proxies stand in front of the gateway (0); see below
+``TRUSTED_PROXY_COUNT``       how many reverse proxies stand in front of the gateway (0), in the shared
+                              settings; ``GATEWAY_TRUSTED_PROXIES`` is its deprecated name, still read
 ``CORS_ALLOWED_ORIGINS``      comma-separated storefront origins (``https://shop.example``); empty:
                               no CORS headers at all
 ``GATEWAY_SCHEMA_CACHE_SECONDS`` how long the merged OpenAPI document is reused (60)
@@ -32,8 +33,6 @@ globals().update(_base)
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = []
 # Topics this service's consumer group reads.
-# Only for user.tokens_revoked: the gateway refuses revoked access tokens (shared.revocations).
-KAFKA_SUBSCRIPTIONS: list[str] = ["users"]
 
 # Seconds an upstream service gets to answer a forwarded request before the gateway answers 504.
 GATEWAY_UPSTREAM_TIMEOUT = env_float("GATEWAY_UPSTREAM_TIMEOUT", 10.0)
@@ -50,11 +49,6 @@ GATEWAY_RATE_LIMITS: dict[str, str] = {
     "login": env_str("RATE_LIMIT_LOGIN", "20/60"),
     "default": env_str("RATE_LIMIT_DEFAULT", "600/60"),
 }
-# The client's address is REMOTE_ADDR unless the gateway stands behind this many reverse proxies (load
-# balancer, ingress), each appending the address it saw to X-Forwarded-For. With N > 0 the client is
-# the N-th entry from the right of X-Forwarded-For: entries further left were written by the client
-# itself and are never trusted. Set it to exactly the number of proxies, or clients can pick their IP.
-GATEWAY_TRUSTED_PROXIES = env_int("GATEWAY_TRUSTED_PROXIES", 0)
 
 # The merged OpenAPI document of all services (/api/schema) is rebuilt at most this often.
 GATEWAY_SCHEMA_CACHE_SECONDS = env_int("GATEWAY_SCHEMA_CACHE_SECONDS", 60)

@@ -17,8 +17,6 @@ globals().update(_base)
 
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = ["orders.grpc.register"]
-# Topics this service's consumer group reads.
-KAFKA_SUBSCRIPTIONS: list[str] = ["users", "inventory"]
 
 # A pending order still waiting for inventory's answer this long is rejected ("timed out waiting for
 # stock reservation"); the consumer process sweeps for such orders every ORDER_EXPIRY_INTERVAL_SECONDS.

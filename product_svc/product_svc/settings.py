@@ -12,5 +12,3 @@ globals().update(
 
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = ["catalog.grpc.register"]
-# Topics this service's consumer group reads.
-KAFKA_SUBSCRIPTIONS: list[str] = ["inventory", "users"]

@@ -43,6 +43,12 @@ def isolated_topics(settings) -> Iterator[str]:
             future.result()
 
 
+@pytest.fixture(autouse=True)
+def test_handlers(settings) -> None:
+    """The consumer and dead-letter replay apply the test handlers (shared/tests/effects.py), never the service's."""
+    settings.EVENT_HANDLERS = "shared.tests.effects.HANDLERS"
+
+
 @pytest.fixture
 def effects(transactional_db) -> Iterator[None]:
     """The table the test handler (shared/tests/effects.py) appends one row to per application."""

@@ -9,6 +9,6 @@ django.setup()
 
 from shared.consumer import EventConsumer  # noqa: E402
 from shared.loops import StopSignal  # noqa: E402
-from shared.tests import effects  # noqa: E402, F401 - registers the handler
+from shared.tests import effects  # noqa: E402
 
-EventConsumer(["inventory"], StopSignal().install()).run()
+EventConsumer(["inventory"], StopSignal().install(), effects.HANDLERS).run()

@@ -3,6 +3,9 @@
 If the inbox ever let an event through twice, its row would appear twice, so
 the failure tests count rows per event id. ``EFFECT_DELAY`` (seconds) keeps
 each handler open long enough to be killed in the middle of it.
+
+The handlers live in a registry of their own, :data:`HANDLERS`, never in the service's: the
+shared tests select it (``EVENT_HANDLERS``, see ``conftest.py``) or pass it to the consumer.
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import time
 
 from django.db import connection
 
-from shared.events import Envelope, handles
+from shared.events import Envelope, EventHandlers
+
+HANDLERS = EventHandlers()
 
 EVENT_TYPE = "inventory.changed"  # a real type with a per-key sequence number (stock_version)
 
 
-@handles(EVENT_TYPE)
+@HANDLERS.handles(EVENT_TYPE)
 def record_effect(envelope: Envelope) -> None:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -47,7 +52,7 @@ def stock_changed(product_id: str, seq: int) -> Envelope:
 flaky_failures: dict[str, int] = {}
 
 
-@handles("inventory.released")
+@HANDLERS.handles("inventory.released")
 def flaky(envelope: Envelope) -> None:
     """Fails as many times as ``flaky_failures`` says for this order id, then succeeds."""
     order_id = envelope.payload["order_id"]

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.test import APIRequestFactory
 from rest_framework.views import APIView
 
-from shared.access import Access, access_for
+from shared.access import NO_ROUTE, Access, access_for, route
 from shared.jwt_auth import KEYS, InvalidToken, verify_access_token
 from shared.models import RateBucket
 from shared.ratelimit import Limit, peek, take
@@ -80,7 +80,8 @@ def test_previous_key_is_accepted_during_a_rotation(settings, tmp_path):
         ("/api/v1/orders", "POST", Access.USER),
         ("/api/v1/orders/3f1c/cancel", "POST", Access.USER),
         ("/api/v1/orders/3f1c/status", "POST", Access.STAFF),
-        ("/api/v1/something-new", "GET", Access.USER),
+        ("/api/v1/something-new", "GET", Access.NOBODY),  # no route names it: closed, never "any user"
+        ("/api/v1/orders", "PUT", Access.NOBODY),  # a method its route does not name
     ],
 )
 def test_access_table(path, method, level):
@@ -115,6 +116,22 @@ def test_services_accept_a_valid_token():
     response = call("/api/v1/orders", access_token(user_id, "customer"))
     assert response.status_code == 200
     assert response.data == {"user": str(user_id), "role": "customer"}
+
+
+def test_a_route_without_an_access_rule_stops_the_process_at_start_up():
+    with pytest.raises(ValueError, match="names no method and who may call it"):
+        route("payment", r"^/api/v1/payments/?$")
+    with pytest.raises(ValueError, match="unknown methods"):
+        route("payment", r"^/api/v1/payments/?$", fetch=Access.USER)
+
+
+@pytest.mark.django_db  # a valid signature is not enough: revocations are read
+@pytest.mark.parametrize("role", ["customer", "staff"])
+def test_a_view_whose_path_no_route_names_is_refused_even_to_staff(role):
+    response = call("/api/v1/payments", access_token(role=role))
+    assert response.status_code == 403
+    assert response.data["detail"] == NO_ROUTE
+    assert call("/api/v1/payments").status_code == 403  # not a 401 inviting a sign-in
 
 
 @pytest.mark.django_db  # a valid signature is not enough: revocations are read

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from shared import metrics
 from shared.consumer import Outcome, apply_event
-from shared.events import Envelope
+from shared.events import HANDLERS, Envelope
 from shared.jwt_auth import InvalidToken, verify_access_token
 from shared.models import AccessTokenRevocation
 from shared.revocations import (
@@ -97,7 +97,7 @@ def test_the_event_records_the_revocation_and_its_tokens_are_refused():
     envelope = Envelope(type="user.tokens_revoked", key=str(user_id), payload=payload)
     envelope.validate()
 
-    assert apply_event(envelope, topic="users", partition=0, offset=1) is Outcome.APPLIED
+    assert apply_event(envelope, topic="users", partition=0, offset=1, handlers=HANDLERS) is Outcome.APPLIED
 
     row = AccessTokenRevocation.objects.get()
     assert (row.user_id, row.session_id, row.not_before) == (user_id, session, moment)
@@ -111,7 +111,13 @@ def test_an_event_whose_tokens_have_all_expired_records_nothing():
         user_id=uuid.uuid4(), session_id=None, not_before=long_ago, expires_at=long_ago + timedelta(minutes=5)
     )
 
-    apply_event(Envelope(type="user.tokens_revoked", key="k", payload=payload), topic="users", partition=0, offset=1)
+    apply_event(
+        Envelope(type="user.tokens_revoked", key="k", payload=payload),
+        topic="users",
+        partition=0,
+        offset=1,
+        handlers=HANDLERS,
+    )
 
     assert not AccessTokenRevocation.objects.exists()
 

@@ -7,7 +7,7 @@ The user service's own variables:
 ``JWT_ACCESS_MINUTES``          access token lifetime (5)
 ``JWT_REFRESH_DAYS``            refresh token lifetime (7); every refresh rotates the token
 ``LOGIN_FAILURES_PER_*``       the failed sign-in throttle, in the shared settings (``shared.settings``)
-``TRUSTED_PROXY_COUNT``         reverse proxies (the gateway counts) in front of this service (0); see below
+``TRUSTED_PROXY_COUNT``         in the shared settings: set it to 1 behind the gateway (see below)
 """
 
 from datetime import timedelta
@@ -32,8 +32,6 @@ AUTH_USER_MODEL = "users.User"
 
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = ["users.grpc.register"]
-# Topics this service's consumer group reads.
-KAFKA_SUBSCRIPTIONS: list[str] = []
 
 
 def _read_key(path: str, variable: str) -> str:
@@ -65,9 +63,6 @@ SIMPLE_JWT = {
     "UPDATE_LAST_LOGIN": False,
 }
 
-# The client's address is REMOTE_ADDR unless this many reverse proxies stand in front of this service, each
-# appending the address it saw to X-Forwarded-For (the gateway does). Behind the gateway REMOTE_ADDR is the
-# gateway itself, so without this every client would share one failed-sign-in bucket, which any attacker
-# could empty to lock everyone out; set it to 1 there. Entries further left than the N-th from the right
-# were written by the client and are never trusted.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+# TRUSTED_PROXY_COUNT (shared settings, shared.client_ip): behind the gateway REMOTE_ADDR is the gateway
+# itself, so without it every client would share one failed-sign-in bucket, which any attacker could
+# empty to lock everyone out; set it to 1 there.

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from shared.client_ip import client_ip
 from shared.jwt_auth import load_public_key, public_jwk
 from users.auth import auth_refresh, auth_sign_in, auth_sign_out
 from users.errors import AuthenticationRefused, SignInBlocked
@@ -38,20 +39,6 @@ NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CREDENTIALS_REFUSED = OpenApiResponse(description="The email or password is wrong.")
 SIGN_IN_BLOCKED = OpenApiResponse(description="Too many failed sign-ins; retry after `Retry-After` seconds.")
 REFRESH_REFUSED = OpenApiResponse(description="The refresh token is invalid, expired or revoked; sign in again.")
-
-
-def client_address(request: Request) -> str:
-    """The caller's IP: REMOTE_ADDR, or the entry ``TRUSTED_PROXY_COUNT`` proxies (the gateway) put in X-Forwarded-For.
-
-    Only the entries our own proxies appended are believed; anything further left was written by
-    the client. See ``TRUSTED_PROXY_COUNT`` in the settings for why the header is read at all.
-    """
-    remote = str(request.META.get("REMOTE_ADDR", ""))
-    proxies = settings.TRUSTED_PROXY_COUNT
-    if proxies <= 0:
-        return remote
-    hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
-    return hops[-proxies] if len(hops) >= proxies else remote
 
 
 def current_user(request: Request) -> User:
@@ -96,7 +83,7 @@ class TokenApi(AuthErrorsMixin, APIView):
     def post(self, request: Request) -> Response:
         data = SignInInput(data=request.data)
         data.is_valid(raise_exception=True)
-        pair = auth_sign_in(**data.validated_data, client_address=client_address(request))
+        pair = auth_sign_in(**data.validated_data, client_address=client_ip(request))
         return Response(TokenPairOutput(pair).data)
 
 

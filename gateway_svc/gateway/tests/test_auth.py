@@ -8,9 +8,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from gateway.auth import check_access
+from gateway.refusals import Refused
 from gateway.tests import tokens
 from gateway.tests.conftest import json_body
 from gateway.tests.tokens import bearer
+from shared.access import NO_ROUTE
 from shared.jwt_auth import load_public_key, public_jwk
 from shared.revocations import numeric_date, revocation_record
 from shared.testing.tokens import access_token
@@ -164,3 +167,12 @@ def test_a_revoked_token_is_401_and_not_forwarded_and_one_signed_after_the_revoc
     assert nothing_forwarded(upstreams)
 
     assert client.get("/api/v1/orders", **bearer(after)).status_code == 200
+
+
+def test_a_method_no_route_opens_is_refused_even_to_staff(rf):
+    """Behind the 405 middleware, the access check still fails closed: no rule is never "any user"."""
+    request = rf.put("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {access_token(role='staff')}")
+    with pytest.raises(Refused) as refused:
+        check_access(request)
+    assert refused.value.status == 403
+    assert refused.value.detail == NO_ROUTE

@@ -6,8 +6,9 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
-from gateway.ratelimits import bucket_key, client_ip, configured_limit
+from gateway.ratelimits import bucket_key, configured_limit
 from gateway.tests.tokens import bearer
+from shared.client_ip import client_ip
 from shared.jwt_auth import Principal
 from shared.models import RateBucket
 from shared.ratelimit import Limit
@@ -98,7 +99,7 @@ def test_gateway_own_endpoints_are_not_limited(client, upstreams, tight_limits, 
 
 
 def test_without_trusted_proxies_x_forwarded_for_is_ignored(rf, settings):
-    settings.GATEWAY_TRUSTED_PROXIES = 0
+    settings.TRUSTED_PROXY_COUNT = 0
     request = rf.get("/api/v1/products", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
     assert client_ip(request) == "10.0.0.1"
 
@@ -115,13 +116,13 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(rf, settings):
     ],
 )
 def test_trusted_proxies_take_the_client_from_the_right_of_x_forwarded_for(rf, settings, hops, forwarded_for, expected):
-    settings.GATEWAY_TRUSTED_PROXIES = hops
+    settings.TRUSTED_PROXY_COUNT = hops
     request = rf.get("/api/v1/products", REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for)
     assert client_ip(request) == expected
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_bucket(client, upstreams, tight_limits, settings):
-    settings.GATEWAY_TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXY_COUNT = 1
     for _ in range(3):
         assert sign_in(client, address="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 200
     assert sign_in(client, address="10.0.0.254", HTTP_X_FORWARDED_FOR="203.0.113.1").status_code == 429

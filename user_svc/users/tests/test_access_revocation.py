@@ -38,14 +38,8 @@ def revocation_events() -> list[dict]:
 
 
 def logout(pair) -> int:
-    client = signed_in_with(pair.access)
+    client = bearer_client(pair.access)
     return client.post("/api/v1/auth/logout", {"refresh": pair.refresh}, format="json").status_code
-
-
-def signed_in_with(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
 
 
 def test_logout_refuses_that_sessions_access_token_and_no_other(customer):
@@ -55,7 +49,7 @@ def test_logout_refuses_that_sessions_access_token_and_no_other(customer):
 
     assert refused(session.access)
     assert not refused(other_session.access)
-    me = signed_in_with(session.access).get("/api/v1/users/me")
+    me = bearer_client(session.access).get("/api/v1/users/me")
     assert (me.status_code, me["Content-Type"]) == (401, PROBLEM_CONTENT_TYPE)
 
 
@@ -94,7 +88,7 @@ def test_a_token_signed_right_after_a_password_change_works(customer, api):
 
     assert signed.status_code == 200
     assert not refused(signed.json()["access"])
-    assert signed_in_with(signed.json()["access"]).get("/api/v1/users/me").status_code == 200
+    assert bearer_client(signed.json()["access"]).get("/api/v1/users/me").status_code == 200
 
 
 def test_within_one_second_a_token_signed_before_a_password_change_is_refused_and_one_after_works(

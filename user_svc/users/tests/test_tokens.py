@@ -13,7 +13,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
-from rest_framework.test import APIClient
 
 from shared.jwt_auth import key_id, load_public_key, public_jwk, verify_access_token
 from shared.testing.clients import bearer_client
@@ -60,9 +59,7 @@ def rs256(claims, key=None, kid=None) -> str:
 
 
 def me(token: str):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client.get("/api/v1/users/me")
+    return bearer_client(token).get("/api/v1/users/me")
 
 
 # What is signed
