@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 from ops.stack import manage_command
+from shared.ids import parse_uuid
 from shared.saga import merge, next_step, render
 from shared.services import DOMAIN_SERVICES, ServiceSpec
 
@@ -116,13 +116,6 @@ def redrive(story: dict[str, Any], *, env_for: EnvFor) -> str:
     return f"re-driving: the order waits on {step.waiting_on}\n[{spec.name}] {result.stdout.strip()}"
 
 
-def parse_order_id(value: str) -> str | None:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        return None
-
-
 def run(
     *,
     order_id: str | None,
@@ -146,10 +139,11 @@ def run(
     if order_id is None:
         err.write("give an ORDER_ID (or --stuck)\n")
         return BAD_INPUT
-    parsed = parse_order_id(order_id)
-    if parsed is None:
+    parsed_id = parse_uuid(order_id)
+    if parsed_id is None:
         err.write(f"{order_id!r} is not an order id (order ids are UUIDs)\n")
         return BAD_INPUT
+    parsed = str(parsed_id)
     (story,) = stories([parsed], env_for=env_for)
     if story["order"] is None:
         why = story["unreachable"].get("order")

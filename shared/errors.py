@@ -1,11 +1,12 @@
 """Every error as ``application/problem+json`` (RFC 9457), from DRF views and plain Django alike.
 
 Shape: ``{"type", "title", "status", "detail", "request_id", "errors"?}``.
-Domain code raises :class:`DomainError` subclasses; unexpected exceptions
-become a bare 500 problem (logged with the traceback, never sent). A database
-that cannot be reached (a restart, a failover, a dropped connection) is not a
-bug of ours: it answers 503 with ``Retry-After``, from a DRF view or anywhere
-else in the request.
+Domain code raises the :class:`DomainError` family (400, 401, 403, 404, 409,
+429, 502, 503, with headers where the status wants them: ``Retry-After``,
+``WWW-Authenticate``); unexpected exceptions become a bare 500 problem (logged
+with the traceback, never sent). A database that cannot be reached (a restart,
+a failover, a dropped connection) is not a bug of ours: it answers 503 with
+``Retry-After``, from a DRF view or anywhere else in the request.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from __future__ import annotations
 import logging
 import math
 import sys
+import uuid
+from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
@@ -22,6 +25,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
+from shared.ids import parse_uuid
 from shared.logs import request_id_var
 
 logger = logging.getLogger(__name__)
@@ -35,22 +39,104 @@ DATABASE_UNAVAILABLE_DETAIL = "The database is unavailable for a moment; retry s
 
 
 class DomainError(Exception):
-    """A business rule refused the request. Subclasses set ``status`` and ``code``."""
+    """A business rule refused the request: the one family every service raises, answered as problem+json.
+
+    A subclass sets ``status``, ``code`` (the last part of the ``type`` URI) and ``title``; an app's
+    ``errors`` module adds only the errors with a code of its own. ``headers`` go out with the answer
+    (``Retry-After``, ``WWW-Authenticate``).
+    """
 
     status: int = status.HTTP_400_BAD_REQUEST
     code: str = "invalid-request"
     title: str = "Invalid request"
 
-    def __init__(self, detail: str, *, errors: dict[str, list[str]] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, errors: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = dict(headers or {})
+
+
+class InvalidInput(DomainError):
+    """A field breaks a rule only the service can check; the same body as a serializer's refusal."""
+
+    code = "validation-error"
+    title = "Invalid request"
+
+
+class NotAuthenticated(DomainError):
+    """Credentials or a token that do not identify anyone (``WWW-Authenticate`` is added when answering)."""
+
+    status = status.HTTP_401_UNAUTHORIZED
+    code = "unauthorized"
+    title = "Unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this; subclasses name why in their ``code``."""
+
+    status = status.HTTP_403_FORBIDDEN
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(DomainError):
+    status = status.HTTP_404_NOT_FOUND
+    code = "not-found"
+    title = "Not Found"
 
 
 class Conflict(DomainError):
     status = status.HTTP_409_CONFLICT
     code = "conflict"
     title = "Conflict"
+
+
+class TooManyRequests(DomainError):
+    """Refused for now; ``retry_after`` (whole seconds, at least 1) goes out as ``Retry-After``."""
+
+    status = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "too-many-requests"
+    title = "Too Many Requests"
+
+    def __init__(self, detail: str, *, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        unit = "second" if self.retry_after == 1 else "seconds"
+        super().__init__(
+            f"{detail} Expected available in {self.retry_after} {unit}.",
+            headers={"Retry-After": str(self.retry_after)},
+        )
+
+
+class BadGateway(DomainError):
+    """A service we depend on answered with an error or nonsense."""
+
+    status = status.HTTP_502_BAD_GATEWAY
+    code = "bad-gateway"
+    title = "Bad gateway"
+
+
+class ServiceUnavailable(DomainError):
+    """A service we depend on did not answer in time; the client may retry."""
+
+    status = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service-unavailable"
+    title = "Service unavailable"
+
+
+FoundT = TypeVar("FoundT")
+
+
+def found_by_id(value: str, get: Callable[[uuid.UUID], FoundT | None], *, missing: str) -> FoundT:
+    """What ``get`` finds for the id in a path; :class:`NotFound` (``missing``) when ``value`` is no UUID or
+    nothing is there: a malformed id and an unknown one answer alike."""
+    parsed = parse_uuid(value)
+    found = get(parsed) if parsed is not None else None
+    if found is None:
+        raise NotFound(missing)
+    return found
 
 
 def problem_body(
@@ -104,12 +190,24 @@ def _field_errors(detail: Any) -> dict[str, list[str]]:
     return {"non_field_errors": [str(detail)]}
 
 
+def _www_authenticate(context: dict[str, Any]) -> str:
+    """The challenge of a 401: the view's authenticator's, or a plain Bearer one."""
+    request = context.get("request")
+    authenticate_header = None
+    if request is not None and hasattr(context.get("view"), "get_authenticate_header"):
+        authenticate_header = context["view"].get_authenticate_header(request)
+    return authenticate_header or 'Bearer realm="api"'
+
+
 def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF's ``EXCEPTION_HANDLER``: every exception a view raises leaves as problem+json."""
     headers: dict[str, str] = {}
     if isinstance(exc, DomainError):
         body = problem_body(exc.status, detail=exc.detail, title=exc.title, code=exc.code, errors=exc.errors)
-        return Response(body, status=exc.status, content_type=PROBLEM_CONTENT_TYPE)
+        headers = dict(exc.headers)
+        if exc.status == status.HTTP_401_UNAUTHORIZED:
+            headers.setdefault("WWW-Authenticate", _www_authenticate(context))
+        return Response(body, status=exc.status, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
@@ -125,11 +223,7 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
         return Response(body, status=500, content_type=PROBLEM_CONTENT_TYPE)
 
     if isinstance(exc, (exceptions.NotAuthenticated, exceptions.AuthenticationFailed)):
-        request = context.get("request")
-        authenticate_header = None
-        if request is not None and hasattr(context.get("view"), "get_authenticate_header"):
-            authenticate_header = context["view"].get_authenticate_header(request)
-        headers["WWW-Authenticate"] = authenticate_header or 'Bearer realm="api"'
+        headers["WWW-Authenticate"] = _www_authenticate(context)
         exc.status_code = status.HTTP_401_UNAUTHORIZED
     wait = getattr(exc, "wait", None) if isinstance(exc, exceptions.Throttled) else None
     if wait is not None:

@@ -1,4 +1,8 @@
-"""One gRPC server bootstrap: health service, metrics and request-id interceptors, the service's servicers.
+"""One gRPC server bootstrap: health service, server reflection, metrics and request-id interceptors,
+the service's servicers.
+
+Server reflection lets ``grpcurl`` list and call every service without the .proto files, e.g.
+``grpcurl -plaintext 127.0.0.1:50052 list``.
 
 ``GRPC_SERVICERS`` in settings lists dotted paths of ``register(server) -> [service names]``
 functions; each adds its servicer and names the services the health check reports. Every domain
@@ -18,6 +22,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils.module_loading import import_string
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from shared import metrics
 from shared.logs import accept_request_id, request_id_var
@@ -128,6 +133,9 @@ def create_server(
         raise OSError(f"could not bind gRPC to {host}:{port} (port in use?)")
     for name in ["", *names]:
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME], server
+    )
     return server, bound_port, health_servicer
 
 

@@ -19,7 +19,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import jwt
@@ -64,6 +64,18 @@ class Principal:
     @property
     def pk(self) -> uuid.UUID:
         return self.id
+
+
+CallerT = TypeVar("CallerT")
+
+
+def caller(request: Request, kind: type[CallerT]) -> CallerT:
+    """The signed-in caller of a route the route table has already restricted to signed-in users:
+    a :class:`Principal`, or in the user service its live ``User`` row. Anyone else is a 401."""
+    user: object = request.user
+    if not isinstance(user, kind):
+        raise exceptions.NotAuthenticated()
+    return user
 
 
 def key_id(public_key: RSAPublicKey) -> str:

@@ -22,8 +22,13 @@ from django.utils.html import format_html
 
 from inventory.models import Movement, Reservation, ReservationLine, StockItem
 from inventory.selectors import LOW_STOCK
-from inventory.serializers import MAX_ADJUSTMENT
-from inventory.services import stock_adjust, stock_item_set_low_stock_threshold
+from inventory.services import (
+    MAX_ADJUSTMENT,
+    MAX_REASON_LENGTH,
+    stock_adjust,
+    stock_item_set_low_stock_threshold,
+    validate_adjustment_delta,
+)
 from shared.admin import ReadOnlyAdmin
 from shared.errors import DomainError
 
@@ -40,16 +45,20 @@ class LowStockFilter(admin.SimpleListFilter):
 
 
 class StockAdjustmentForm(forms.Form):
-    delta = forms.IntegerField(
-        min_value=-MAX_ADJUSTMENT, max_value=MAX_ADJUSTMENT, help_text="Units added (positive) or removed (negative)."
-    )
-    reason = forms.CharField(max_length=400, help_text="Why the stock changes; kept in the ledger with your username.")
+    """The fields of :class:`~inventory.serializers.AdjustmentInput`, whose rules (and limits) are the service's.
 
-    def clean_delta(self) -> int:
-        delta: int = self.cleaned_data["delta"]
-        if delta == 0:
-            raise forms.ValidationError("Enter a non-zero number of units.")
-        return delta
+    ``reason`` takes up to ``MAX_REASON_LENGTH``; with the username appended it may then be too long,
+    which :func:`stock_adjust` refuses and the form shows."""
+
+    delta = forms.IntegerField(
+        min_value=-MAX_ADJUSTMENT,
+        max_value=MAX_ADJUSTMENT,
+        validators=[validate_adjustment_delta],
+        help_text="Units added (positive) or removed (negative); not zero.",
+    )
+    reason = forms.CharField(
+        max_length=MAX_REASON_LENGTH, help_text="Why the stock changes; kept in the ledger with your username."
+    )
 
 
 def admin_reason(reason: str, request: HttpRequest) -> str:

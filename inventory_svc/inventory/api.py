@@ -15,10 +15,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.models import Movement, StockItem
-from inventory.selectors import movement_list, parse_product_id, stock_item_get, stock_item_list
+from inventory.selectors import movement_list, stock_item_get, stock_item_list
 from inventory.serializers import AdjustmentInput, MovementOutput, StockLevelOutput
 from inventory.services import stock_adjust
-from shared.jwt_auth import Principal
+from shared.errors import found_by_id
+from shared.jwt_auth import Principal, caller
 
 PRODUCT_ID = OpenApiParameter("product_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The product's id.")
 LOW_STOCK = OpenApiParameter(
@@ -29,20 +30,10 @@ LOW_STOCK_INVALID = OpenApiResponse(description="low_stock is neither true nor f
 NOT_FOUND = OpenApiResponse(description="No stock is kept for this product id (problem+json).")
 
 
-def staff_member(request: Request) -> Principal:
-    """The calling staff member, as their token says (the route table has already required one)."""
-    user = request.user
-    if not isinstance(user, Principal):
-        raise exceptions.NotAuthenticated()
-    return user
-
-
 def stock_item_or_404(product_id: str) -> StockItem:
-    parsed = parse_product_id(product_id)
-    stock_item = stock_item_get(product_id=parsed) if parsed is not None else None
-    if stock_item is None:
-        raise exceptions.NotFound("No stock is kept for this product id.")
-    return stock_item
+    return found_by_id(
+        product_id, lambda parsed: stock_item_get(product_id=parsed), missing="No stock is kept for this product id."
+    )
 
 
 @extend_schema_view(
@@ -80,7 +71,7 @@ class AdjustmentApi(APIView):
         data = AdjustmentInput(data=request.data)
         data.is_valid(raise_exception=True)
         stock_item = stock_adjust(
-            product_id=stock_item.product_id, actor=staff_member(request).id, **data.validated_data
+            product_id=stock_item.product_id, actor=caller(request, Principal).id, **data.validated_data
         )
         return Response(StockLevelOutput(stock_item).data, status=status.HTTP_201_CREATED)
 

@@ -1,23 +1,16 @@
-"""The inventory service's domain errors (the shared :class:`~shared.errors.DomainError` family)."""
+"""The inventory service's domain errors: the shared :class:`~shared.errors.DomainError` family, named for stock."""
 
 from __future__ import annotations
 
-from rest_framework import status
-
-from shared.errors import Conflict, DomainError
+from shared.errors import Conflict, InvalidInput, NotFound
 
 
-class InvalidAdjustment(DomainError):
+class InvalidAdjustment(InvalidInput):
     """An adjustment no stock could take: a zero delta, a blank reason, a level past the column's range."""
 
-    code = "validation-error"
-    title = "Invalid request"
 
-
-class StockItemNotFound(DomainError):
-    status = status.HTTP_404_NOT_FOUND
-    code = "not-found"
-    title = "Not Found"
+class StockItemNotFound(NotFound):
+    """No stock is kept for the product."""
 
 
 class StockBelowReserved(Conflict):

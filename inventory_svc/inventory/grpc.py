@@ -7,8 +7,9 @@ import uuid
 import grpc
 
 from inventory.models import StockItem
-from inventory.selectors import parse_product_id, stock_items_for_products
+from inventory.selectors import stock_items_for_products
 from protos.inventory.v1 import inventory_pb2, inventory_pb2_grpc
+from shared.ids import parse_uuid
 
 MAX_PRODUCT_IDS = 500  # an order has at most 50 lines; a cart page far fewer
 
@@ -25,7 +26,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
             )
         product_ids: list[uuid.UUID] = []
         for raw in request.product_ids:
-            product_id = parse_product_id(raw)
+            product_id = parse_uuid(raw)
             if product_id is None:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not a product id (a UUID).")
             product_ids.append(product_id)

@@ -13,14 +13,6 @@ from inventory.models import Movement, Reservation, StockItem
 LOW_STOCK = Q(on_hand__lte=F("reserved") + F("low_stock_threshold"))
 
 
-def parse_product_id(value: str) -> uuid.UUID | None:
-    """``value`` as a product id, None when it is not a UUID (callers answer "not found" or "invalid")."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, AttributeError, TypeError):
-        return None
-
-
 def stock_item_get(*, product_id: uuid.UUID) -> StockItem | None:
     return StockItem.objects.filter(product_id=product_id).first()
 

@@ -5,23 +5,22 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from inventory.models import Movement, StockItem
+from inventory.services import MAX_ADJUSTMENT, MAX_REASON_LENGTH, validate_adjustment_delta
 from shared.serializers import StrictInput
-
-MAX_ADJUSTMENT = 1_000_000
 
 
 class AdjustmentInput(StrictInput):
     """A change of the stock on hand, with its reason (kept in the ledger)."""
 
     delta = serializers.IntegerField(
-        min_value=-MAX_ADJUSTMENT, max_value=MAX_ADJUSTMENT, help_text="Units added (positive) or removed (negative)."
+        min_value=-MAX_ADJUSTMENT,
+        max_value=MAX_ADJUSTMENT,
+        validators=[validate_adjustment_delta],
+        help_text="Units added (positive) or removed (negative); not zero.",
     )
-    reason = serializers.CharField(max_length=500, help_text="Why the stock changes (a count, a delivery, damage).")
-
-    def validate_delta(self, value: int) -> int:
-        if value == 0:
-            raise serializers.ValidationError("Send a non-zero delta.")
-        return value
+    reason = serializers.CharField(
+        max_length=MAX_REASON_LENGTH, help_text="Why the stock changes (a count, a delivery, damage)."
+    )
 
 
 class StockLevelOutput(serializers.ModelSerializer[StockItem]):

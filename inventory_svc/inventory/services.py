@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -242,20 +243,38 @@ def stock_ship(*, order_id: UUID) -> Reservation | None:
 
 # Adjustments (staff)
 
+MAX_ADJUSTMENT = 1_000_000  # units one adjustment may add or remove
+MAX_REASON_LENGTH = 500  # characters of the reason kept in the ledger (the admin's appended username included)
+
+
+def validate_adjustment_delta(delta: int) -> None:
+    """The rule of an adjustment's delta: it changes the stock. The API's serializer and the admin's
+    form run it as their field's validator, so they refuse with the same words as :func:`stock_adjust`."""
+    if delta == 0:
+        raise ValidationError("Send a non-zero delta.", code="zero")
+
 
 def stock_adjust(*, product_id: UUID, delta: int, reason: str, actor: UUID | None) -> StockItem:
     """Adds ``delta`` (negative: removes) to the product's stock on hand; returns the row with its new levels.
 
     Raises :class:`StockBelowReserved` (409) when less would remain on hand than is reserved,
     :class:`StockItemNotFound` for an unknown product and :class:`InvalidAdjustment` for a zero
-    delta or a blank reason. Writes an ``adjustment`` movement with ``reason`` and ``actor``
-    (the staff user; None for the system) and publishes ``inventory.changed``. Locks the stock row.
+    delta (:func:`validate_adjustment_delta`), a blank reason or one over ``MAX_REASON_LENGTH``.
+    Writes an ``adjustment`` movement with ``reason`` and ``actor`` (the staff user; None for the
+    system) and publishes ``inventory.changed``. Locks the stock row.
     """
     reason = reason.strip()
-    if delta == 0:
-        raise InvalidAdjustment("An adjustment must change the stock.", errors={"delta": ["Send a non-zero delta."]})
+    try:
+        validate_adjustment_delta(delta)
+    except ValidationError as exc:
+        raise InvalidAdjustment("An adjustment must change the stock.", errors={"delta": exc.messages}) from None
     if not reason:
         raise InvalidAdjustment("Say why the stock changes.", errors={"reason": ["This field may not be blank."]})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidAdjustment(
+            f"A reason has at most {MAX_REASON_LENGTH} characters.",
+            errors={"reason": [f"Ensure this field has no more than {MAX_REASON_LENGTH} characters."]},
+        )
     with transaction.atomic():
         stock_item = _lock_stock(product_ids=[product_id]).get(product_id)
         if stock_item is None:

@@ -12,14 +12,14 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import exceptions, generics, status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orders.errors import InvalidOrder
 from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
-from orders.selectors import order_get_for, order_history, order_list_for, parse_order_id
+from orders.selectors import order_get_for, order_history, order_list_for
 from orders.serializers import (
     CancelInput,
     OrderFilterInput,
@@ -30,7 +30,8 @@ from orders.serializers import (
 )
 from orders.services import LineRequest, order_cancel, order_place, order_transition
 from shared.access import is_staff
-from shared.jwt_auth import Principal
+from shared.errors import found_by_id
+from shared.jwt_auth import Principal, caller
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -49,26 +50,14 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 ILLEGAL_TRANSITION = OpenApiResponse(description="The order's status does not allow this change.")
 
 
-def current_principal(request: Request) -> Principal:
-    """The caller of a route the route table has already restricted to signed-in users."""
-    user: Any = request.user
-    if not isinstance(user, Principal):
-        raise exceptions.NotAuthenticated()
-    return user
-
-
 def visible_order(request: Request, order_id: str) -> Order:
     """The order if the caller may see it (its customer, or staff); a 404 otherwise."""
-    principal = current_principal(request)
-    parsed = parse_order_id(order_id)
-    order = (
-        order_get_for(order_id=parsed, viewer_id=principal.id, viewer_is_staff=is_staff(principal))
-        if parsed is not None
-        else None
+    principal = caller(request, Principal)
+    return found_by_id(
+        order_id,
+        lambda parsed: order_get_for(order_id=parsed, viewer_id=principal.id, viewer_is_staff=is_staff(principal)),
+        missing="No order has this id.",
     )
-    if order is None:
-        raise exceptions.NotFound("No order has this id.")
-    return order
 
 
 def idempotency_key(request: Request) -> str:
@@ -98,7 +87,7 @@ class OrderListApi(generics.ListAPIView[Order]):
     serializer_class = OrderOutput
 
     def get_queryset(self) -> QuerySet[Order]:
-        principal = current_principal(self.request)
+        principal = caller(self.request, Principal)
         filters = OrderFilterInput(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return order_list_for(
@@ -125,7 +114,7 @@ class OrderListApi(generics.ListAPIView[Order]):
         data = PlaceOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         placement = order_place(
-            customer_id=current_principal(request).id,
+            customer_id=caller(request, Principal).id,
             idempotency_key=key,
             lines=[
                 LineRequest(product_id=item["product_id"], quantity=item["quantity"])
@@ -156,7 +145,7 @@ class OrderCancelApi(APIView):
         order = visible_order(request, order_id)
         data = CancelInput(data=request.data)
         data.is_valid(raise_exception=True)
-        principal = current_principal(request)
+        principal = caller(request, Principal)
         default = "Cancelled by staff." if is_staff(principal) else "Cancelled by the customer."
         order = order_cancel(order=order, by=principal.id, reason=data.validated_data.get("reason") or default)
         return Response(OrderOutput(order).data)
@@ -172,5 +161,5 @@ class OrderStatusApi(APIView):
         order = visible_order(request, order_id)
         data = StatusChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        order = order_transition(order=order, to=data.validated_data["status"], by=current_principal(request).id)
+        order = order_transition(order=order, to=data.validated_data["status"], by=caller(request, Principal).id)
         return Response(OrderOutput(order).data)

@@ -1,17 +1,12 @@
-"""The order service's domain errors (the shared :class:`~shared.errors.DomainError` family)."""
+"""The order service's domain errors: the shared :class:`~shared.errors.DomainError` family, with codes of its own."""
 
 from __future__ import annotations
 
-from rest_framework import status
-
-from shared.errors import Conflict, DomainError
+from shared.errors import BadGateway, Conflict, Forbidden, InvalidInput, ServiceUnavailable
 
 
-class InvalidOrder(DomainError):
+class InvalidOrder(InvalidInput):
     """The request breaks a rule of orders (a header, a product that cannot be sold, mixed currencies)."""
-
-    code = "validation-error"
-    title = "Invalid request"
 
 
 class IllegalTransition(Conflict):
@@ -28,25 +23,19 @@ class IdempotencyKeyReused(Conflict):
     title = "Idempotency key reused"
 
 
-class CustomerInactive(DomainError):
+class CustomerInactive(Forbidden):
     """The customer's account was deactivated (as the projection of user events says)."""
 
-    status = status.HTTP_403_FORBIDDEN
     code = "customer-inactive"
-    title = "Forbidden"
 
 
-class ProductServiceUnavailable(DomainError):
+class ProductServiceUnavailable(ServiceUnavailable):
     """The product service did not answer in time, so no price could be taken; the client may retry."""
 
-    status = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "product-service-unavailable"
-    title = "Service unavailable"
 
 
-class ProductServiceFailed(DomainError):
+class ProductServiceFailed(BadGateway):
     """The product service answered with an error or a malformed product."""
 
-    status = status.HTTP_502_BAD_GATEWAY
     code = "product-service-failed"
-    title = "Bad gateway"

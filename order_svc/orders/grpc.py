@@ -6,14 +6,15 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from orders.models import Order
-from orders.selectors import order_get, parse_order_id
-from orders.services import money
+from orders.selectors import order_get
 from protos.order.v1 import order_pb2, order_pb2_grpc
+from shared.ids import parse_uuid
+from shared.money import money
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def GetOrder(self, request: order_pb2.GetOrderRequest, context: grpc.ServicerContext) -> order_pb2.Order:
-        order_id = parse_order_id(request.id)
+        order_id = parse_uuid(request.id)
         if order_id is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not an order id (a UUID).")
         order = order_get(order_id=order_id)

@@ -17,11 +17,11 @@ import grpc
 from orders.errors import ProductServiceFailed, ProductServiceUnavailable
 from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared.grpc_client import call, channel
+from shared.money import to_cents
 
 logger = logging.getLogger(__name__)
 
 LOOKUP_DEADLINE_SECONDS = 2.0
-CENT = Decimal("0.01")
 # The product service is down or slow: worth retrying later, unlike any other failure.
 UNAVAILABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 
@@ -78,7 +78,7 @@ def _product(message: product_pb2.Product) -> CatalogProduct:
         id=product_id,
         sku=message.sku,
         name=message.name,
-        price=price.quantize(CENT),
+        price=to_cents(price),
         currency=message.currency,
         is_active=message.is_active,
     )

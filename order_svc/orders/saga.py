@@ -10,7 +10,7 @@ from typing import Any
 from django.utils import timezone
 
 from orders.selectors import customer_email, order_get, order_history, order_list_pending
-from orders.services import money
+from shared.money import money
 from shared.saga import moment, pending_orders_reader, story_part
 
 

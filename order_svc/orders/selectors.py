@@ -10,14 +10,6 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from orders.models import Customer, Order, OrderStatus, StatusHistory
 
 
-def parse_order_id(value: str) -> uuid.UUID | None:
-    """``value`` as an order id, None when it is not a UUID (callers answer "not found")."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None
-
-
 def order_get(*, order_id: uuid.UUID) -> Order | None:
     """Any order by id, with its lines (the gRPC service and staff tools)."""
     return Order.objects.prefetch_related("lines").filter(pk=order_id).first()

@@ -26,6 +26,7 @@ from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
 from shared.errors import Conflict
 from shared.events import Envelope, publish
+from shared.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +60,6 @@ class ShortLine:
     product_id: uuid.UUID
     wanted: int
     available: int
-
-
-def money(amount: Decimal) -> str:
-    """The decimal string events and the API carry, e.g. ``"19.99"``."""
-    return format(amount.quantize(Decimal("0.01")), "f")
 
 
 def order_place(

@@ -12,13 +12,13 @@ from typing import Any
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Category, Product
-from catalog.selectors import category_list, parse_product_id, product_get, product_list
+from catalog.selectors import category_list, product_get, product_list
 from catalog.serializers import (
     CategoryInput,
     CategoryOutput,
@@ -29,6 +29,7 @@ from catalog.serializers import (
 )
 from catalog.services import category_create, product_create, product_delete, product_update
 from shared.access import is_staff
+from shared.errors import found_by_id
 
 NO_CONTENT = OpenApiResponse(description="Soft-deleted; no body.")
 DUPLICATE_SKU = OpenApiResponse(description="Another product has this SKU.")
@@ -106,8 +107,9 @@ class ProductDetailApi(APIView):
 
     @staticmethod
     def _product(request: Request, product_id: str) -> Product:
-        parsed = parse_product_id(product_id)
-        product = product_get(product_id=parsed, include_inactive=is_staff(request.user)) if parsed else None
-        if product is None:
-            raise exceptions.NotFound("No product has this id.")
-        return product
+        include_inactive = is_staff(request.user)
+        return found_by_id(
+            product_id,
+            lambda parsed: product_get(product_id=parsed, include_inactive=include_inactive),
+            missing="No product has this id.",
+        )

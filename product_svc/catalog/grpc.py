@@ -11,9 +11,10 @@ import uuid
 import grpc
 
 from catalog.models import Product
-from catalog.selectors import parse_product_id, product_get, product_get_many
-from catalog.services import CENT
+from catalog.selectors import product_get, product_get_many
 from protos.product.v1 import product_pb2, product_pb2_grpc
+from shared.ids import parse_uuid
+from shared.money import money
 
 MAX_BATCH = 500  # ids per GetProducts call; an order has at most 50 lines
 
@@ -29,7 +30,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
             )
         parsed: list[uuid.UUID] = []
         for raw in request.ids:
-            product_id = parse_product_id(raw)
+            product_id = parse_uuid(raw)
             if product_id is None:
                 context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not a product id (a UUID).")
             parsed.append(product_id)
@@ -41,7 +42,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         )
 
     def GetProduct(self, request: product_pb2.GetProductRequest, context: grpc.ServicerContext) -> product_pb2.Product:
-        product_id = parse_product_id(request.id)
+        product_id = parse_uuid(request.id)
         if product_id is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a product id (a UUID).")
         product = product_get(product_id=product_id, include_inactive=True)
@@ -55,7 +56,7 @@ def product_message(product: Product) -> product_pb2.Product:
         id=str(product.id),
         sku=product.sku,
         name=product.name,
-        price=str(product.price.quantize(CENT)),
+        price=money(product.price),
         currency=product.currency,
         is_active=product.is_active,
         category=product.category.slug if product.category is not None else "",

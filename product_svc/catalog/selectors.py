@@ -79,11 +79,3 @@ def product_get_many(*, product_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Pro
     if not product_ids:
         return {}
     return {product.id: product for product in Product.objects.select_related("category").filter(pk__in=product_ids)}
-
-
-def parse_product_id(value: str) -> uuid.UUID | None:
-    """``value`` as a product id, None when it is not a UUID (callers answer "not found" or "invalid")."""
-    try:
-        return uuid.UUID(value)
-    except (ValueError, TypeError):
-        return None

@@ -12,40 +12,16 @@ from typing import Any, TypedDict, Unpack
 
 from django.db import IntegrityError, transaction
 from psycopg import errors as pg_errors
-from rest_framework import status
 
+from catalog.errors import CategoryNotFound, DuplicateCategory, DuplicateSku, InvalidCurrency, InvalidPrice
 from catalog.models import Category, Product
-from shared.errors import Conflict, DomainError
 from shared.events import Envelope, publish
+from shared.money import CENT, money, to_cents
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
 PRICE_LIMIT = Decimal("10000000000")  # max_digits=12 with 2 decimals: ten integer digits at most
 CURRENCY = re.compile(r"^[A-Z]{3}$")  # the same rule as the product_currency_iso constraint
-
-
-class CategoryNotFound(DomainError):
-    status = status.HTTP_400_BAD_REQUEST
-    code = "unknown-category"
-    title = "Unknown category"
-
-
-class InvalidPrice(DomainError):
-    status = status.HTTP_400_BAD_REQUEST
-    code = "invalid-price"
-    title = "Invalid price"
-
-
-class InvalidCurrency(DomainError):
-    status = status.HTTP_400_BAD_REQUEST
-    code = "invalid-currency"
-    title = "Invalid currency"
-
-
-class DuplicateSku(Conflict):
-    code = "duplicate-sku"
-    title = "Duplicate SKU"
 
 
 class ProductChanges(TypedDict, total=False):
@@ -58,10 +34,6 @@ class ProductChanges(TypedDict, total=False):
     currency: str
     category_slug: str | None
     is_active: bool
-
-
-class DuplicateCategory(Conflict):
-    code = "duplicate-category"
 
 
 def category_create(*, slug: str, name: str) -> Category:
@@ -206,9 +178,9 @@ def _checked_price(price: Decimal) -> Decimal:
         raise InvalidPrice(f"A price must be a decimal amount, not {price!r}.", errors={"price": ["Not a decimal."]})
     if price < 0 or price >= PRICE_LIMIT:
         raise InvalidPrice(f"A price must be between 0 and {PRICE_LIMIT - CENT}.", errors={"price": ["Out of range."]})
-    if price != price.quantize(CENT):
+    if price != to_cents(price):
         raise InvalidPrice("A price has at most two decimal places.", errors={"price": ["Too many decimals."]})
-    return price.quantize(CENT)
+    return to_cents(price)
 
 
 def _category(slug: str | None) -> Category | None:
@@ -225,7 +197,7 @@ def _product_payload(product: Product) -> dict[str, object]:
         "product_id": str(product.id),
         "sku": product.sku,
         "name": product.name,
-        "price": str(product.price.quantize(CENT)),
+        "price": money(product.price),
         "currency": product.currency,
         "category": product.category.slug if product.category is not None else None,
         "is_active": product.is_active,

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops.procs import free_port
+from shared import errors
 from shared.errors import Conflict, problem_exception_handler
 from shared.logs import request_id_var
 
@@ -69,6 +70,26 @@ def test_throttled_sets_retry_after():
     status, _, headers = handle(exceptions.Throttled(wait=2.2))
     assert status == 429
     assert headers["Retry-After"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("domain_error", "drf_exception"),
+    [
+        (errors.NotAuthenticated("Wrong password."), exceptions.AuthenticationFailed("Wrong password.")),
+        (errors.Forbidden("Not yours."), exceptions.PermissionDenied("Not yours.")),
+        (errors.NotFound("No order has this id."), exceptions.NotFound("No order has this id.")),
+        (errors.TooManyRequests("Slow down.", retry_after=2.2), exceptions.Throttled(wait=2.2, detail="Slow down.")),
+        (errors.TooManyRequests("Slow down.", retry_after=1), exceptions.Throttled(wait=1, detail="Slow down.")),
+    ],
+)
+def test_a_shared_domain_error_answers_as_the_drf_exception_of_its_status(domain_error, drf_exception):
+    """Domain code raises the shared family; the bodies and headers are the ones DRF's own give (API.md)."""
+    assert handle(domain_error) == handle(drf_exception)
+
+
+def test_a_domain_error_sends_its_headers():
+    status, body, headers = handle(Conflict("Busy.", headers={"Retry-After": "5"}))
+    assert (status, body["type"], headers["Retry-After"]) == (409, "https://shop.example/problems/conflict", "5")
 
 
 def test_django_404_becomes_problem():

@@ -59,3 +59,28 @@ def test_the_configured_server_also_serves_the_saga_story_of_every_service():
         assert check(port, "shop.order.v1.OrderService") == health_pb2.HealthCheckResponse.SERVING
     finally:
         grpc_server.stop(0)
+
+
+def test_server_reflection_lists_every_service_so_grpcurl_needs_no_protos():
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    grpc_server, port, _ = create_server(port=0)
+    grpc_server.start()
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = reflection_pb2_grpc.ServerReflectionStub(channel)
+            request = reflection_pb2.ServerReflectionRequest(list_services="")
+            (answer,) = stub.ServerReflectionInfo(iter([request]), timeout=5)
+            names = {service.name for service in answer.list_services_response.service}
+            file_request = reflection_pb2.ServerReflectionRequest(file_containing_symbol="shop.order.v1.OrderService")
+            (described,) = stub.ServerReflectionInfo(iter([file_request]), timeout=5)
+    finally:
+        grpc_server.stop(0)
+
+    assert {
+        "shop.order.v1.OrderService",
+        "shop.saga.v1.SagaService",
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= names
+    assert described.file_descriptor_response.file_descriptor_proto  # the descriptors grpcurl needs

@@ -10,17 +10,17 @@ from __future__ import annotations
 from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, generics, status
+from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from shared.client_ip import client_ip
-from shared.jwt_auth import load_public_key, public_jwk
+from shared.errors import found_by_id
+from shared.jwt_auth import caller, load_public_key, public_jwk
 from users.auth import auth_refresh, auth_sign_in, auth_sign_out
-from users.errors import AuthenticationRefused, SignInBlocked
 from users.models import User
-from users.selectors import parse_user_id, user_get, user_list
+from users.selectors import user_get, user_list
 from users.serializers import (
     AccessInput,
     JsonWebKeySetOutput,
@@ -41,25 +41,6 @@ SIGN_IN_BLOCKED = OpenApiResponse(description="Too many failed sign-ins; retry a
 REFRESH_REFUSED = OpenApiResponse(description="The refresh token is invalid, expired or revoked; sign in again.")
 
 
-def current_user(request: Request) -> User:
-    """The authenticated user (the route table has already required one)."""
-    user = request.user
-    if not isinstance(user, User):
-        raise exceptions.NotAuthenticated()
-    return user
-
-
-class AuthErrorsMixin:
-    """Re-raises the sign-in errors as DRF's, whose responses carry WWW-Authenticate and Retry-After."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, AuthenticationRefused):
-            exc = exceptions.AuthenticationFailed(exc.detail)
-        elif isinstance(exc, SignInBlocked):
-            exc = exceptions.Throttled(wait=exc.retry_after, detail=exc.detail)
-        return super().handle_exception(exc)  # type: ignore[misc]
-
-
 class RegisterApi(APIView):
     authentication_classes = ()
 
@@ -74,7 +55,7 @@ class RegisterApi(APIView):
         return Response(UserOutput(user).data, status=status.HTTP_201_CREATED)
 
 
-class TokenApi(AuthErrorsMixin, APIView):
+class TokenApi(APIView):
     authentication_classes = ()
 
     @extend_schema(
@@ -87,7 +68,7 @@ class TokenApi(AuthErrorsMixin, APIView):
         return Response(TokenPairOutput(pair).data)
 
 
-class TokenRefreshApi(AuthErrorsMixin, APIView):
+class TokenRefreshApi(APIView):
     authentication_classes = ()
 
     @extend_schema(request=RefreshInput, responses={200: TokenPairOutput, 401: REFRESH_REFUSED})
@@ -103,20 +84,20 @@ class LogoutApi(APIView):
     def post(self, request: Request) -> Response:
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)
-        auth_sign_out(user=current_user(request), refresh=data.validated_data["refresh"])
+        auth_sign_out(user=caller(request, User), refresh=data.validated_data["refresh"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MeApi(APIView):
     @extend_schema(responses={200: UserOutput})
     def get(self, request: Request) -> Response:
-        return Response(UserOutput(current_user(request)).data)
+        return Response(UserOutput(caller(request, User)).data)
 
     @extend_schema(request=ProfileInput, responses={200: UserOutput})
     def patch(self, request: Request) -> Response:
         data = ProfileInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_update_profile(user=current_user(request), **data.validated_data)
+        user = user_update_profile(user=caller(request, User), **data.validated_data)
         return Response(UserOutput(user).data)
 
 
@@ -125,7 +106,7 @@ class PasswordApi(APIView):
     def post(self, request: Request) -> Response:
         data = PasswordChangeInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user_change_password(user=current_user(request), **data.validated_data)
+        user_change_password(user=caller(request, User), **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -150,16 +131,12 @@ class UserDetailApi(APIView):
         user = self._user(user_id)
         data = AccessInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user = user_set_access(user=user, changed_by=current_user(request), **data.validated_data)
+        user = user_set_access(user=user, changed_by=caller(request, User), **data.validated_data)
         return Response(StaffUserOutput(user).data)
 
     @staticmethod
     def _user(user_id: str) -> User:
-        parsed = parse_user_id(user_id)
-        user = user_get(user_id=parsed) if parsed is not None else None
-        if user is None:
-            raise exceptions.NotFound("No user has this id.")
-        return user
+        return found_by_id(user_id, lambda parsed: user_get(user_id=parsed), missing="No user has this id.")
 
 
 class JwksApi(APIView):

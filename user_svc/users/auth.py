@@ -18,8 +18,9 @@ from django.db import transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 
+from shared.errors import InvalidInput
 from shared.ratelimit import sign_in_failed, sign_in_succeeded, sign_in_wait
-from users.errors import AuthenticationRefused, InvalidInput, NotStaff, SignInBlocked
+from users.errors import AuthenticationRefused, NotStaff, SignInBlocked
 from users.models import Role, User, normalize_email
 from users.tokens import (
     RefreshToken,
@@ -123,7 +124,7 @@ def auth_sign_out(*, user: User, refresh: str) -> None:
     go on. A token from before families existed names no session, so then every access token of
     the user is refused (their other refresh tokens still work).
 
-    Raises :class:`~users.errors.InvalidInput` naming ``refresh`` otherwise, with one message for
+    Raises :class:`~shared.errors.InvalidInput` naming ``refresh`` otherwise, with one message for
     "invalid" and "someone else's", so the answer says nothing about other users' tokens.
     """
     token = _refresh_token(refresh)

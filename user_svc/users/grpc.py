@@ -7,15 +7,16 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
+from shared.ids import parse_uuid
 from users.auth import auth_authenticate_staff
 from users.errors import AuthenticationRefused, NotStaff, SignInBlocked
 from users.models import User
-from users.selectors import parse_user_id, user_get
+from users.selectors import user_get
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
     def GetUser(self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext) -> user_pb2.User:
-        user_id = parse_user_id(request.id)
+        user_id = parse_uuid(request.id)
         if user_id is None:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a user id (a UUID).")
         user = user_get(user_id=user_id)
@@ -31,7 +32,7 @@ class UserServicer(user_pb2_grpc.UserServiceServicer):
                 email=request.email, password=request.password, client_address=request.client_address
             )
         except SignInBlocked as exc:
-            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, f"{exc.detail} Retry after {exc.retry_after} s.")
+            context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, exc.detail)
         except AuthenticationRefused as exc:
             context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc.detail))
         except NotStaff as exc:

@@ -25,11 +25,3 @@ def user_list(*, search: str = "") -> QuerySet[User]:
     if term:
         users = users.filter(Q(email__icontains=term) | Q(first_name__icontains=term) | Q(last_name__icontains=term))
     return users
-
-
-def parse_user_id(value: str) -> uuid.UUID | None:
-    """``value`` as a user id, None when it is not a UUID (callers answer "not found" or "invalid")."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return None

@@ -20,9 +20,9 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
 from shared.events import Envelope, publish, rfc3339
-from users.errors import InvalidInput, OwnAccessChange
+from users.errors import OwnAccessChange
 from users.models import Role, User, normalize_email
 from users.tokens import access_tokens_revoke, refresh_tokens_revoke_all
 
@@ -35,7 +35,7 @@ def user_register(
 ) -> User:
     """Creates a user and publishes ``user.registered`` with it.
 
-    Raises :class:`~users.errors.InvalidInput` when the password fails the configured
+    Raises :class:`~shared.errors.InvalidInput` when the password fails the configured
     validators and :class:`~shared.errors.Conflict` when the email is taken; nothing is
     written then. The unique index decides, so two concurrent registrations of one address
     cannot both succeed.
@@ -98,7 +98,7 @@ def user_set_access(
 def user_change_password(*, user: User, old_password: str, new_password: str) -> None:
     """Sets a new password after checking the current one and signs the user out everywhere.
 
-    Raises :class:`~users.errors.InvalidInput` naming ``old_password`` (wrong) or ``new_password`` (too weak).
+    Raises :class:`~shared.errors.InvalidInput` naming ``old_password`` (wrong) or ``new_password`` (too weak).
     """
     if not user.check_password(old_password):
         raise InvalidInput("The current password is wrong.", errors={"old_password": ["The password is wrong."]})

@@ -6,7 +6,7 @@ import pytest
 
 from inventory.errors import InvalidAdjustment, StockBelowReserved, StockItemNotFound
 from inventory.models import Movement, MovementKind, StockItem
-from inventory.services import MAX_LEVEL, stock_adjust
+from inventory.services import MAX_LEVEL, MAX_REASON_LENGTH, stock_adjust
 from inventory.tests.factories import StockItemFactory
 from shared.models import OutboxEvent
 from shared.testing.outbox import payloads
@@ -107,6 +107,17 @@ def test_a_zero_delta_or_a_blank_reason_is_invalid(delta, reason, field):
 
     assert list(refused.value.errors or {}) == [field]
     assert Movement.objects.count() == 0
+
+
+def test_a_reason_longer_than_the_ledger_keeps_is_invalid_at_the_service():
+    stock = StockItemFactory(on_hand=1)
+    stock_adjust(product_id=stock.product_id, delta=1, reason="x" * MAX_REASON_LENGTH, actor=None)
+
+    with pytest.raises(InvalidAdjustment) as refused:
+        stock_adjust(product_id=stock.product_id, delta=1, reason="x" * (MAX_REASON_LENGTH + 1), actor=None)
+
+    assert list(refused.value.errors or {}) == ["reason"]
+    assert Movement.objects.count() == 1
 
 
 def test_on_hand_cannot_grow_past_the_column_range():

@@ -3,7 +3,7 @@ import uuid
 import pytest
 
 from inventory.models import Movement, MovementKind, StockItem
-from inventory.services import StockLine, stock_adjust, stock_reserve, stock_ship
+from inventory.services import MAX_REASON_LENGTH, StockLine, stock_adjust, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory
 from shared.testing.outbox import payloads
 
@@ -93,6 +93,17 @@ def test_an_admin_adjustment_of_zero_is_refused(admin_client):
     response = admin_client.post(f"/admin/inventory/stockitem/{stock.pk}/adjust/", {"delta": "0", "reason": "count"})
 
     assert response.status_code == 200
+    assert Movement.objects.count() == 0
+
+
+def test_an_admin_reason_that_the_username_makes_too_long_is_refused_on_the_form(admin_client):
+    stock = StockItemFactory(on_hand=3)
+    reason = "x" * MAX_REASON_LENGTH  # the form takes it; with " (admin: ...)" appended the service does not
+
+    response = admin_client.post(f"/admin/inventory/stockitem/{stock.pk}/adjust/", {"delta": "1", "reason": reason})
+
+    assert response.status_code == 200
+    assert f"at most {MAX_REASON_LENGTH} characters" in response.content.decode()
     assert Movement.objects.count() == 0
 
 

@@ -5,16 +5,9 @@ from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from catalog.demo import demo_products
+from catalog.errors import CategoryNotFound, DuplicateSku, InvalidCurrency, InvalidPrice
 from catalog.models import Product
-from catalog.services import (
-    CategoryNotFound,
-    DuplicateSku,
-    InvalidCurrency,
-    InvalidPrice,
-    product_create,
-    product_delete,
-    product_update,
-)
+from catalog.services import product_create, product_delete, product_update
 from catalog.tests.factories import CategoryFactory, ProductFactory
 from shared.models import OutboxEvent
 

@@ -4,11 +4,10 @@ import pytest
 from django.core.management import call_command
 from django.db import IntegrityError
 
-from shared.errors import Conflict
+from shared.errors import Conflict, InvalidInput
 from shared.events import publish
 from shared.models import OutboxEvent
 from users import services
-from users.errors import InvalidInput
 from users.models import Role, User
 from users.services import user_register
 

@@ -3,9 +3,9 @@
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
+from shared.errors import InvalidInput
 from shared.models import OutboxEvent
 from users import services
-from users.errors import InvalidInput
 from users.models import Role, User
 from users.services import user_save_edited, user_set_access, user_update_profile
 from users.tests.factories import UserFactory
