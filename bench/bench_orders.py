@@ -169,7 +169,7 @@ def settle(stack: Stack, timeout: float = 300) -> float:
     """Waits until no order is pending (the saga caught up with the placement burst); returns how long it took."""
     started = time.monotonic()
     with psycopg.connect(stack.database_url("order"), autocommit=True) as conn:
-        while conn.execute("SELECT count(*) FROM orders_order WHERE status = 'pending'").fetchone()[0]:
+        while (conn.execute("SELECT count(*) FROM orders_order WHERE status = 'pending'").fetchone() or (0,))[0]:
             if time.monotonic() - started > timeout:
                 raise TimeoutError("orders still pending after the placement burst")
             time.sleep(0.1)

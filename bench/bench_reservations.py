@@ -52,7 +52,7 @@ def main() -> None:
         rng = random.Random(7)
         producer = Producer({"bootstrap.servers": stack.bootstrap, "linger.ms": 5})
         with psycopg.connect(stack.database_url("inventory")) as conn:
-            before = conn.execute("SELECT count(*) FROM inventory_reservation").fetchone()[0]
+            before = (conn.execute("SELECT count(*) FROM inventory_reservation").fetchone() or (0,))[0]
         started = time.monotonic()
         for _ in range(options.orders):
             order_id = str(uuid.uuid4())
@@ -80,7 +80,7 @@ def main() -> None:
         producer.flush(30)
         target = before + options.orders
         with psycopg.connect(stack.database_url("inventory"), autocommit=True) as conn:
-            while conn.execute("SELECT count(*) FROM inventory_reservation").fetchone()[0] < target:
+            while (conn.execute("SELECT count(*) FROM inventory_reservation").fetchone() or (0,))[0] < target:
                 if time.monotonic() - started > 600:
                     raise TimeoutError("reservations did not finish in 10 minutes")
                 time.sleep(0.05)

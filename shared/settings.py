@@ -10,7 +10,8 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``DATABASE_URL``          this service's database; else ``POSTGRES_URL`` + ``/shop_<service>``
 ``POSTGRES_URL``          the server, default ``postgresql://shop:shop@127.0.0.1:5432``
 ``KAFKA_BOOTSTRAP_SERVERS`` default ``127.0.0.1:9092``; ``KAFKA_TOPIC_PREFIX`` (isolation)
-``HTTP_PORT`` / ``GRPC_PORT`` this process's ports (defaults from :mod:`shared.services`)
+``GRPC_PORT``             this process's gRPC port (default from :mod:`shared.services`); ``HTTP_PORT`` is
+                          gunicorn's (ops/gunicorn_conf.py), never a Django setting
 ``<NAME>_SVC_URL`` / ``<NAME>_SVC_GRPC`` where the other services answer
 ``PUBLIC_BASE_URL``       where clients reach the shop, for links in answers (pagination); default the gateway's URL
 ``JWT_PUBLIC_KEY_PATH``   the RS256 public key services verify tokens with
@@ -223,7 +224,6 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "SERVE_INCLUDE_SCHEMA": False,
         },
         "LOGGING": logging_config(service, env_str("LOG_LEVEL", "INFO").upper()),
-        "HTTP_PORT": env_int("HTTP_PORT", spec.http_port),
         "GRPC_PORT": env_int("GRPC_PORT", spec.grpc_port or 0),
         "GRPC_SERVICERS": [],
         "KAFKA_BOOTSTRAP_SERVERS": env_str("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),

@@ -8,9 +8,12 @@ environment names).
 
 from __future__ import annotations
 
+import collections
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -22,9 +25,71 @@ from ops.isolated import Stack, start_stack  # noqa: E402
 from ops.stack import ProcessSpec  # noqa: E402
 from ops.supervisor import launch, read_state, shutdown  # noqa: E402
 
+TRACEBACK = "Traceback (most recent call last)"
+
+
+@dataclass
+class Provoked:
+    """What the tests did to the stack on purpose, so teardown can tell it from what went wrong by itself.
+
+    A test that kills a stack process calls :meth:`restart` once per kill; a test that makes a process
+    log a traceback (a fault it injects) calls :meth:`traceback` with a pattern the traceback matches.
+    """
+
+    restarts: collections.Counter[str] = field(default_factory=collections.Counter)
+    tracebacks: list[re.Pattern[str]] = field(default_factory=list)
+
+    def restart(self, process: str) -> None:
+        self.restarts[process] += 1
+
+    def traceback(self, pattern: str) -> None:
+        self.tracebacks.append(re.compile(pattern))
+
+    def unexpected_restarts(self, state: dict) -> dict[str, tuple[int, int]]:
+        """``{process: (restarts, restarts the tests caused)}`` where the two differ."""
+        counted = {name: int(entry.get("restarts", 0)) for name, entry in state.get("pids", {}).items()}
+        return {
+            name: (counted.get(name, 0), self.restarts[name])
+            for name in sorted(set(counted) | set(self.restarts))
+            if counted.get(name, 0) != self.restarts[name]
+        }
+
+    def unexpected_tracebacks(self, log_dir: Path) -> list[str]:
+        """``"<log file>: <traceback>"`` for each traceback in the logs that no test provoked."""
+        return [
+            f"{name}: {text}"
+            for name, text in tracebacks(log_dir)
+            if not any(pattern.search(text) for pattern in self.tracebacks)
+        ]
+
+
+def tracebacks(log_dir: Path) -> list[tuple[str, str]]:
+    """Every Python traceback in the stack's logs: a JSON log line with one in ``exc_info``, or a plain
+    text one (say, from gunicorn) from its ``Traceback`` line to the exception line that ends it."""
+    found = []
+    for path in sorted(log_dir.glob("*.log")):
+        lines = iter(path.read_text(errors="replace").splitlines())
+        for line in lines:
+            if TRACEBACK not in line:
+                continue
+            block = [line]
+            if not line.lstrip().startswith("{"):
+                for following in lines:
+                    block.append(following)
+                    if following[:1].strip():  # not indented: the exception itself
+                        break
+            found.append((path.name, "\n".join(block)))
+    return found
+
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
+def provoked() -> Provoked:
+    """Declare here the restarts and tracebacks a test causes on purpose (see :class:`Provoked`)."""
+    return Provoked()
+
+
+@pytest.fixture(scope="session")
+def stack(provoked: Provoked) -> Iterator[Stack]:
     # Many tests sign in from 127.0.0.1 within a minute; the gateway's login limit has tests of its own.
     os.environ.setdefault("RATE_LIMIT_LOGIN", "1000/60")
     # Metrics for 127.0.0.1 only, so a client bound to 127.0.0.2 stands for another network
@@ -35,8 +100,13 @@ def stack() -> Iterator[Stack]:
     except RuntimeError as exc:
         pytest.fail(str(exc))
     yield started
+    # Nothing restarted and no traceback logged except what a test declared in ``provoked``.
+    restarts = provoked.unexpected_restarts(read_state(started.state_file) or {})
     leftovers = started.stop()
+    unexpected = provoked.unexpected_tracebacks(started.log_dir)
     assert not leftovers, f"still running after shutdown: {leftovers}"
+    assert not restarts, f"supervisor restarts no test caused, as (restarts, caused by tests): {restarts}"
+    assert not unexpected, f"tracebacks no test provoked in {started.log_dir}:\n" + "\n\n".join(unexpected)
 
 
 @pytest.fixture(scope="module")

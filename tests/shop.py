@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from ops.isolated import Stack
@@ -178,3 +179,42 @@ def process_metric(stack: Stack, process: str, sample_name: str, **labels: str) 
     """``metric_value`` read from a non-web process's own metrics port (e.g. ``inventory-consumer``)."""
     body = httpx.get(f"http://127.0.0.1:{stack.ports.metrics[process]}/metrics", timeout=10).text
     return metric_value(body, sample_name, **labels)
+
+
+class ReservationFault:
+    """Makes inventory's reservation of one product fail or stall: a trigger in the test stack's inventory database.
+
+    The trigger runs inside the consumer's handler transaction (order.placed reserves the lines).
+    """
+
+    def __init__(self, stack: Stack) -> None:
+        self.database_url = stack.database_url("inventory")
+        self.name = f"test_reservation_fault_{uuid.uuid4().hex[:8]}"
+
+    def refuse(self, product_id: str) -> None:
+        self._install(product_id, "RAISE EXCEPTION 'test fault: reservations of % are refused', NEW.product_id;")
+
+    def delay(self, product_id: str, seconds: float) -> None:
+        """Each reservation line of the product waits ``seconds`` (a ``PgSleep`` wait in pg_stat_activity)."""
+        self._install(product_id, f"PERFORM pg_sleep({float(seconds)}); RETURN NEW;")
+
+    def sleeping(self) -> bool:
+        """Whether a handler is inside the delay right now, its transaction open."""
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            row = db.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"
+            ).fetchone()
+        return bool(row and row[0])
+
+    def _install(self, product_id: str, body: str) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            db.execute(f"CREATE FUNCTION {self.name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$")
+            db.execute(
+                f"CREATE TRIGGER {self.name} BEFORE INSERT ON inventory_reservationline FOR EACH ROW "
+                f"WHEN (NEW.product_id = '{uuid.UUID(product_id)}') EXECUTE FUNCTION {self.name}()"
+            )
+
+    def lift(self) -> None:
+        with psycopg.connect(self.database_url, autocommit=True) as db:
+            db.execute(f"DROP TRIGGER IF EXISTS {self.name} ON inventory_reservationline")
+            db.execute(f"DROP FUNCTION IF EXISTS {self.name}()")

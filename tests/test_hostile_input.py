@@ -29,6 +29,7 @@ import httpx
 import pytest
 
 from ops.isolated import Stack
+from shared.errors import PROBLEM_CONTENT_TYPE
 from tests.shop import PASSWORD, customer, new_product, place, sign_in
 
 SOURCE_ADDRESS = "127.0.0.2"
@@ -37,7 +38,6 @@ SOURCE_ADDRESS = "127.0.0.2"
 REQUESTS_PER_CALLER = 400
 TIME_LIMIT_SECONDS = 45
 PARALLEL_REQUESTS = 4
-PROBLEM = "application/problem+json"
 
 # Placeholders json.dumps cannot write; swapped into the text after serialising.
 HUGE_FLOAT = "\u2063huge-float\u2063"
@@ -360,7 +360,7 @@ def verdict(answer: httpx.Response) -> str | None:
         return f"{answer.status_code}: {answer.text[:200]}"
     if answer.status_code == 429 and "X-RateLimit-Limit" in answer.headers:
         return "the gateway's rate limit answered, not the service (the suite spends too fast)"
-    if answer.status_code >= 400 and not content_type.startswith(PROBLEM):
+    if answer.status_code >= 400 and not content_type.startswith(PROBLEM_CONTENT_TYPE):
         return f"{answer.status_code} as {content_type or 'no Content-Type'}: {answer.text[:200]}"
     return None
 

@@ -6,12 +6,13 @@ import os
 import signal
 import threading
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from shared.testing import wait_until
-from tests.shop import customer, order, place, products, set_available, settled, stock
+from tests.shop import ReservationFault, customer, order, place, products, set_available, settled, stock
 
 pytestmark = pytest.mark.e2e
 
@@ -116,15 +117,31 @@ def test_a_retried_post_with_the_same_idempotency_key_makes_one_order(stack, sta
     assert different.status_code == 409
 
 
-def test_orders_settle_once_when_the_inventory_consumer_is_killed_mid_stream(stack, staff):
+@pytest.fixture
+def slow_reservations(stack) -> Iterator[ReservationFault]:
+    """Lifted after the test whatever happens, so no other test meets the delay."""
+    fault = ReservationFault(stack)
+    yield fault
+    fault.lift()
+
+
+def test_orders_settle_once_when_the_inventory_consumer_is_killed_mid_stream(stack, staff, provoked, slow_reservations):
     buyer = customer(stack)
     (item,) = products(stack, 1, offset=22)
     set_available(stack, staff, item["id"], 100)
     before = stock(stack, staff, item["id"])
+    # 200 ms inside each order.placed handler's transaction: a backlog builds up behind it, and the kill
+    # below waits until the consumer is inside a handler (its reservation asleep in Postgres).
+    slow_reservations.delay(item["id"], 0.2)
     order_ids = []
     for number in range(20):
-        if number == 5:
+        if number == 10:
+            wait_until(slow_reservations.sleeping, timeout=30, interval=0.01, what="a reservation in progress")
+            provoked.restart("inventory-consumer")
             os.kill(stack.pid("inventory-consumer"), signal.SIGKILL)  # the supervisor restarts it
+            reserved_at_kill = stock(stack, staff, item["id"])["reserved"] - before["reserved"]
+            assert reserved_at_kill < number, "kill the consumer mid-stream, not after it caught up"
+            slow_reservations.lift()
         answer = place(stack, buyer, [{"product_id": item["id"], "quantity": 1}])
         assert answer.status_code == 201, answer.text
         order_ids.append(answer.json()["id"])

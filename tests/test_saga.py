@@ -8,13 +8,12 @@ import json
 import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 
 from ops import saga
 from ops.isolated import Stack
 from shared.testing import wait_until
-from tests.shop import customer, new_product, place, products, set_available, settled
+from tests.shop import ReservationFault, customer, new_product, place, products, set_available, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -94,33 +93,11 @@ def test_an_unknown_order_exits_1_and_a_bad_id_exits_2(stack):
     assert run(stack, "order-42") == (2, "", "'order-42' is not an order id (order ids are UUIDs)\n")
 
 
-class ReservationFault:
-    """Makes inventory's reservation of one product fail: a trigger in the test stack's inventory database."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.database_url = stack.database_url("inventory")
-        self.name = f"saga_test_refuse_{uuid.uuid4().hex[:8]}"
-
-    def refuse(self, product_id: str) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as db:
-            db.execute(
-                f"CREATE FUNCTION {self.name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-                "RAISE EXCEPTION 'test fault: reservations of % are refused', NEW.product_id; END $$"
-            )
-            db.execute(
-                f"CREATE TRIGGER {self.name} BEFORE INSERT ON inventory_reservationline FOR EACH ROW "
-                f"WHEN (NEW.product_id = '{uuid.UUID(product_id)}') EXECUTE FUNCTION {self.name}()"
-            )
-
-    def lift(self) -> None:
-        with psycopg.connect(self.database_url, autocommit=True) as db:
-            db.execute(f"DROP TRIGGER IF EXISTS {self.name} ON inventory_reservationline")
-            db.execute(f"DROP FUNCTION IF EXISTS {self.name}()")
-
-
 @pytest.fixture
-def refused_reservations(stack: Stack) -> Iterator[ReservationFault]:
+def refused_reservations(stack: Stack, provoked) -> Iterator[ReservationFault]:
     """Lifted after the test whatever happens, so no other test meets the fault."""
+    # Inventory's consumer logs the refusal's traceback when it dead-letters the event.
+    provoked.traceback(r"test fault: reservations of \S+ are refused")
     fault = ReservationFault(stack)
     yield fault
     fault.lift()

@@ -1,4 +1,5 @@
-"""The whole stack as real processes: readiness, forwarding, events across services, gRPC health, supervision."""
+"""The whole stack as real processes: readiness, forwarding, events across services, gRPC health, supervision,
+and the OpenAPI documents each service and the gateway serve."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import httpx
 import psycopg
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from openapi_spec_validator import validate as validate_openapi
 from prometheus_client.parser import text_string_to_metric_families
 
 from protos.product.v1 import product_pb2, product_pb2_grpc
@@ -47,6 +49,22 @@ def test_gateway_forwards_to_the_product_service_with_the_request_id(stack):
     wait_until(lambda: request_id in stack.log("product-web"), timeout=10, what="the id in product-web's log")
 
 
+@pytest.mark.parametrize("service", [spec.name for spec in ALL_SERVICES])
+def test_every_services_openapi_schema_validates_without_warnings(stack, service, tmp_path):
+    schema = tmp_path / f"{service}.yaml"
+    stack.manage(service, "spectacular", "--validate", "--fail-on-warn", "--file", str(schema))  # raises on exit != 0
+    assert schema.read_text().startswith("openapi: 3")
+
+
+def test_the_gateways_merged_openapi_document_is_valid(stack):
+    answer = httpx.get(stack.url("gateway", "/api/schema"), params={"format": "json"}, timeout=30)
+    assert answer.status_code == 200, answer.text
+    document = answer.json()
+    validate_openapi(document)  # raises OpenAPIValidationError, naming the first fault
+    prefixes = {path.split("/")[3] for path in document["paths"] if path.startswith("/api/v1/")}
+    assert {"auth", "products", "orders", "inventory"} <= prefixes, sorted(prefixes)
+
+
 def test_gateway_answers_problem_json_for_unknown_paths(stack):
     response = httpx.get(stack.url("gateway", "/api/v1/nothing-here"), timeout=10)
     assert response.status_code == 404
@@ -79,9 +97,10 @@ def test_event_travels_from_the_user_service_to_the_order_consumer(stack):
     assert seen == (0,)
 
 
-def test_supervisor_restarts_a_process_that_dies(stack):
+def test_supervisor_restarts_a_process_that_dies(stack, provoked):
     old_pid = stack.pid("inventory-relay")
     assert old_pid
+    provoked.restart("inventory-relay")
     os.kill(old_pid, signal.SIGKILL)
     new_pid = wait_until(
         lambda: (pid := stack.pid("inventory-relay")) != old_pid and pid, timeout=30, what="a new inventory-relay"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -14,14 +16,26 @@ pytestmark = pytest.mark.e2e
 
 
 def lines_with(stack, process: str, request_id: str) -> list[dict]:
+    """The JSON log lines (application logs and gunicorn's access log) of ``process`` that carry ``request_id``."""
     found = []
     for line in stack.log(process).splitlines():
         if request_id in line:
             try:
-                found.append(json.loads(line))
+                entry = json.loads(line)
             except ValueError:
                 continue
+            if entry.get("request_id") == request_id:
+                found.append(entry)
     return found
+
+
+def access_line(request: str, status: int) -> Callable[[dict], bool]:
+    """Gunicorn's access-log line for ``request`` ("METHOD /path") answered with ``status``."""
+    return lambda entry: entry.get("request", "").startswith(f"{request} HTTP/") and entry.get("status") == status
+
+
+def message(pattern: str) -> Callable[[dict], bool]:
+    return lambda entry: re.match(pattern, entry.get("message", "")) is not None
 
 
 def test_one_request_id_follows_an_order_across_processes(stack):
@@ -47,15 +61,19 @@ def test_one_request_id_follows_an_order_across_processes(stack):
     # The gateway and the order service logged the request; the product service's gRPC server logged the
     # price lookup; inventory applied order.placed and order_svc applied inventory's answer, all under one id.
     expected = {
-        "gateway-web": lambda entry: True,
-        "order-web": lambda entry: True,
-        "product-grpc": lambda entry: "GetProducts" in entry.get("message", ""),
-        "inventory-consumer": lambda entry: entry.get("message", "").startswith("applied order.placed"),
-        "order-consumer": lambda entry: entry.get("message", "").startswith("applied inventory."),
+        "gateway-web": access_line("POST /api/v1/orders", 201),
+        "order-web": access_line("POST /api/v1/orders", 201),
+        "product-grpc": message(r"grpc /shop\.product\.v1\.ProductService/GetProducts OK "),
+        "inventory-consumer": message(r"applied order\.placed "),
+        "order-consumer": message(r"applied inventory\.(reserved|reservation_failed) "),
     }
     for process, matches in expected.items():
+
+        def logged(process: str = process, matches: Callable[[dict], bool] = matches) -> bool:
+            return any(matches(entry) for entry in lines_with(stack, process, request_id))
+
         wait_until(
-            lambda process=process, matches=matches: any(matches(e) for e in lines_with(stack, process, request_id)),
+            logged,
             timeout=30,
             interval=0.2,
             what=f"{request_id} in {process}'s log",

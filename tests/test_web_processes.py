@@ -108,9 +108,10 @@ def product_web(tmp_path, supervised) -> int:
     """A product web process under its own supervisor; its port, once it answers."""
     spec = web_process("product", tmp_path)
     supervised(spec)
-    assert spec.http_port is not None
-    wait_until(lambda: answers(spec.http_port), timeout=60, what="the web process to answer")
-    return spec.http_port
+    port = spec.http_port
+    assert port is not None
+    wait_until(lambda: answers(port), timeout=60, what="the web process to answer")
+    return port
 
 
 def raw_exchange(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:

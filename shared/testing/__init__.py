@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T | None], *, timeout: float = 30.0, interval: float = 0.05, what: str = "") -> T:
-    """Polls ``probe`` until it returns something truthy; fails the test after ``timeout`` seconds."""
+def wait_until(
+    probe: Callable[[], T | Literal[False] | None], *, timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> T:
+    """Polls ``probe`` until it returns something truthy; fails the test after ``timeout`` seconds.
+
+    ``condition and value`` is the usual probe, hence ``Literal[False]``.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = probe()

@@ -12,10 +12,11 @@ from gateway.auth import check_access
 from gateway.refusals import Refused
 from gateway.tests import tokens
 from gateway.tests.conftest import json_body
-from gateway.tests.tokens import bearer, mint
+from gateway.tests.tokens import bearer
 from shared.access import NO_ROUTE
 from shared.jwt_auth import load_public_key, public_jwk
 from shared.revocations import numeric_date, revocation_record
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -41,7 +42,7 @@ def test_other_authorization_scheme_is_401_without_invalid_token(client, upstrea
 
 
 def test_customer_may_call_a_user_route(client, upstreams):
-    token = mint(role="customer")
+    token = access_token(role="customer")
     response = client.get("/api/v1/users/me", **bearer(token))
     assert response.status_code == 200
     (seen,) = upstreams["user"].requests
@@ -59,7 +60,7 @@ def test_customer_may_call_a_user_route(client, upstreams):
     ],
 )
 def test_customer_on_a_staff_route_is_403_and_not_forwarded(client, upstreams, method, path):
-    response = getattr(client, method)(path, **bearer(mint(role="customer")))
+    response = getattr(client, method)(path, **bearer(access_token(role="customer")))
     assert response.status_code == 403
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"] == "Only staff may do this."
@@ -73,7 +74,7 @@ def test_staff_may_call_a_staff_route(client, upstreams):
         "/api/v1/products",
         data={"sku": "SKU-1", "name": "Mug", "price": "9.50"},
         content_type="application/json",
-        **bearer(mint(role="staff")),
+        **bearer(access_token(role="staff")),
     )
     assert response.status_code == 201
     (seen,) = upstreams["product"].requests
@@ -102,7 +103,7 @@ def test_jwks_url_supplies_the_verification_keys(client, upstreams, settings):
     json_body(upstreams["user"], {"keys": [public_jwk(public_key)]})
     settings.JWT_JWKS_URL = f"{upstreams['user'].url}/.well-known/jwks.json"
     settings.JWT_PUBLIC_KEY_PATH = "/nonexistent/jwt_public.pem"
-    response = client.get("/api/v1/orders", **bearer(mint()))
+    response = client.get("/api/v1/orders", **bearer(access_token()))
     assert response.status_code == 200
     assert [seen["path"] for seen in upstreams["user"].requests] == ["/.well-known/jwks.json"]
     assert len(upstreams["order"].requests) == 1
@@ -112,13 +113,13 @@ FORGERIES = {
     "alg none": lambda: tokens.unsigned(),
     "HS256 with the public key as secret": lambda: tokens.hs256_with_public_key(),
     "another RSA key": lambda: tokens.signed_by_another_key(),
-    "expired": lambda: mint(exp=int(time.time()) - 60, iat=int(time.time()) - 400),
-    "wrong audience": lambda: mint(aud="someone-else"),
-    "wrong issuer": lambda: mint(iss="https://evil.example"),
-    "role changed without re-signing": lambda: tokens.tampered(mint(role="customer"), role="staff"),
-    "refresh token": lambda: mint(token_type="refresh"),
-    "no expiry": lambda: mint(exp=None),
-    "subject not a user id": lambda: mint(sub="admin"),
+    "expired": lambda: access_token(exp=int(time.time()) - 60, iat=int(time.time()) - 400),
+    "wrong audience": lambda: access_token(aud="someone-else"),
+    "wrong issuer": lambda: access_token(iss="https://evil.example"),
+    "role changed without re-signing": lambda: tokens.tampered(access_token(role="customer"), role="staff"),
+    "refresh token": lambda: access_token(token_type="refresh"),
+    "no expiry": lambda: access_token(exp=None),
+    "subject not a user id": lambda: access_token(sub="admin"),
     "not a JWT": lambda: "abc.def",
 }
 
@@ -134,14 +135,14 @@ def test_forged_or_unusable_tokens_are_401_at_the_gateway(client, upstreams, for
 
 
 def test_tampered_staff_claim_does_not_open_a_staff_route(client, upstreams):
-    forged = tokens.tampered(mint(role="customer"), role="staff")
+    forged = tokens.tampered(access_token(role="customer"), role="staff")
     response = client.get("/api/v1/inventory", **bearer(forged))
     assert response.status_code == 401
     assert nothing_forwarded(upstreams)
 
 
 def test_refusals_are_logged_without_the_token(client, upstreams, caplog):
-    token = mint(aud="someone-else", sub=str(uuid.uuid4()))
+    token = access_token(aud="someone-else", sub=str(uuid.uuid4()))
     with caplog.at_level(logging.INFO, logger="gateway.auth"):
         client.get("/api/v1/orders", **bearer(token))
     (record,) = [record for record in caplog.records if record.name == "gateway.auth"]
@@ -156,8 +157,8 @@ def test_a_revoked_token_is_401_and_not_forwarded_and_one_signed_after_the_revoc
     revocation_record(
         user_id=user_id, session_id=None, not_before=revoked_at, expires_at=revoked_at + timedelta(minutes=5)
     )
-    before = mint(subject=user_id, iat=numeric_date(revoked_at) - 0.000001)
-    after = mint(subject=user_id, iat=numeric_date(revoked_at) + 0.000001)
+    before = access_token(subject=user_id, iat=numeric_date(revoked_at) - 0.000001)
+    after = access_token(subject=user_id, iat=numeric_date(revoked_at) + 0.000001)
 
     refused = client.get("/api/v1/orders", **bearer(before))
     assert refused.status_code == 401
@@ -170,7 +171,7 @@ def test_a_revoked_token_is_401_and_not_forwarded_and_one_signed_after_the_revoc
 
 def test_a_method_no_route_opens_is_refused_even_to_staff(rf):
     """Behind the 405 middleware, the access check still fails closed: no rule is never "any user"."""
-    request = rf.put("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {mint(role='staff')}")
+    request = rf.put("/api/v1/orders", HTTP_AUTHORIZATION=f"Bearer {access_token(role='staff')}")
     with pytest.raises(Refused) as refused:
         check_access(request)
     assert refused.value.status == 403

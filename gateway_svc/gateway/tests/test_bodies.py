@@ -2,7 +2,8 @@
 
 import pytest
 
-from gateway.tests.tokens import bearer, mint
+from gateway.tests.tokens import bearer
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,9 @@ def test_content_length_that_is_not_a_number_is_400(client, upstreams):
     ["application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary=x", "application/xml", ""],
 )
 def test_non_json_body_is_415(client, upstreams, content_type):
-    response = client.generic("POST", "/api/v1/orders", data=b"items=1", content_type=content_type, **bearer(mint()))
+    response = client.generic(
+        "POST", "/api/v1/orders", data=b"items=1", content_type=content_type, **bearer(access_token())
+    )
     assert response.status_code == 415
     assert response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"].startswith("Send the body as application/json (it came ")
@@ -61,7 +64,7 @@ def test_non_json_body_is_415(client, upstreams, content_type):
 
 
 def test_put_and_patch_bodies_must_be_json_too(client, upstreams):
-    staff = bearer(mint(role="staff"))
+    staff = bearer(access_token(role="staff"))
     for method in ("PUT", "PATCH"):
         response = client.generic(method, "/api/v1/products/5d0c", data=b"name=Mug", content_type="text/plain", **staff)
         assert response.status_code == 415
@@ -77,14 +80,14 @@ def test_json_media_types_are_forwarded(client, upstreams, content_type):
         "/api/v1/products/5d0c",
         data=b'{"name": "Mug"}',
         content_type=content_type,
-        **bearer(mint(role="staff")),
+        **bearer(access_token(role="staff")),
     )
     assert response.status_code == 200
     assert upstreams["product"].requests[0]["body"] == b'{"name": "Mug"}'
 
 
 def test_post_without_a_body_needs_no_content_type(client, upstreams):
-    response = client.generic("POST", "/api/v1/orders/5d0c/cancel", data=b"", content_type="", **bearer(mint()))
+    response = client.generic("POST", "/api/v1/orders/5d0c/cancel", data=b"", content_type="", **bearer(access_token()))
     assert response.status_code == 200
     assert upstreams["order"].requests[0]["body"] == b""
 
@@ -105,7 +108,7 @@ def test_post_without_a_body_needs_no_content_type(client, upstreams):
     ],
 )
 def test_json_body_that_does_not_parse_is_400(client, upstreams, body):
-    response = client.post("/api/v1/orders", data=body, content_type="application/json", **bearer(mint()))
+    response = client.post("/api/v1/orders", data=body, content_type="application/json", **bearer(access_token()))
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     problem = response.json()

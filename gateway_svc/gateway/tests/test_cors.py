@@ -2,7 +2,8 @@
 
 import pytest
 
-from gateway.tests.tokens import bearer, mint
+from gateway.tests.tokens import bearer
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def test_no_origin_is_allowed_unless_configured(client, upstreams, settings):
 
 
 def test_answers_expose_request_id_and_rate_limit_headers(client, upstreams, storefront):
-    response = client.get("/api/v1/orders", HTTP_ORIGIN=STOREFRONT, **bearer(mint()))
+    response = client.get("/api/v1/orders", HTTP_ORIGIN=STOREFRONT, **bearer(access_token()))
     assert response.status_code == 200
     assert response["Access-Control-Allow-Origin"] == STOREFRONT
     exposed = {name.strip().lower() for name in response["Access-Control-Expose-Headers"].split(",")}

@@ -3,8 +3,9 @@
 import pytest
 
 from gateway.tests.conftest import json_body
-from gateway.tests.tokens import bearer, mint
+from gateway.tests.tokens import bearer
 from ops.procs import free_port
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -13,7 +14,7 @@ def test_forwards_method_path_query_body_and_headers(client, upstreams):
     orders = upstreams["order"]
     orders.status = 201
     json_body(orders, {"id": "o-1", "status": "pending"})
-    token = mint(role="customer")
+    token = access_token(role="customer")
     response = client.post(
         "/api/v1/orders?expand=items&expand=history",
         data=b'{"items": []}',
@@ -62,14 +63,14 @@ def test_connection_refused_is_503(client, upstreams, settings):
 def test_slow_upstream_is_504(client, upstreams, settings):
     settings.GATEWAY_UPSTREAM_TIMEOUT = 0.3
     upstreams["order"].delay = 1.0
-    response = client.get("/api/v1/orders", **bearer(mint()))
+    response = client.get("/api/v1/orders", **bearer(access_token()))
     assert response.status_code == 504
     assert response.json()["detail"] == "The order service did not answer in time."
 
 
 def test_upstream_hanging_up_is_502(client, upstreams):
     upstreams["inventory"].hang_up = True
-    response = client.get("/api/v1/inventory", **bearer(mint(role="staff")))
+    response = client.get("/api/v1/inventory", **bearer(access_token(role="staff")))
     assert response.status_code == 502
     assert response["Content-Type"] == "application/problem+json"
 
@@ -98,7 +99,7 @@ def test_get_is_retried_once_on_a_new_connection_when_a_pooled_one_was_closed(cl
 def test_post_with_idempotency_key_is_retried_once_when_a_pooled_connection_was_closed(client, upstreams):
     orders = upstreams["order"]
     orders.drop_reused_connections = True
-    token = mint(role="customer")
+    token = access_token(role="customer")
     assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
 
     response = client.post(
@@ -116,7 +117,7 @@ def test_post_with_idempotency_key_is_retried_once_when_a_pooled_connection_was_
 def test_post_without_idempotency_key_is_never_retried(client, upstreams):
     orders = upstreams["order"]
     orders.drop_reused_connections = True
-    token = mint(role="customer")
+    token = access_token(role="customer")
     assert client.get("/api/v1/orders", **bearer(token)).status_code == 200
 
     response = client.post("/api/v1/orders", data=b"{}", content_type="application/json", **bearer(token))
@@ -155,7 +156,7 @@ def test_non_ascii_bytes_in_an_upstream_answer_header_pass_through(client, upstr
 @pytest.mark.parametrize("method", ["TRACE", "CONNECT", "PROPFIND"])
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_a_method_no_operation_has_is_405_before_auth(client, upstreams, method, signed_in):
-    response = client.generic(method, "/api/v1/products", **(bearer(mint()) if signed_in else {}))
+    response = client.generic(method, "/api/v1/products", **(bearer(access_token()) if signed_in else {}))
 
     assert response.status_code == 405
     assert response["Content-Type"] == "application/problem+json"
@@ -165,7 +166,7 @@ def test_a_method_no_operation_has_is_405_before_auth(client, upstreams, method,
 
 @pytest.mark.parametrize("signed_in", [False, True])
 def test_a_method_the_route_does_not_have_is_405_with_its_methods_before_auth(client, upstreams, signed_in):
-    response = client.put("/.well-known/jwks.json", **(bearer(mint()) if signed_in else {}))
+    response = client.put("/.well-known/jwks.json", **(bearer(access_token()) if signed_in else {}))
 
     assert response.status_code == 405
     assert response["Content-Type"] == "application/problem+json"

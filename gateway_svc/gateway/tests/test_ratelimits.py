@@ -7,11 +7,12 @@ from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 
 from gateway.ratelimits import bucket_key, configured_limit
-from gateway.tests.tokens import bearer, mint
+from gateway.tests.tokens import bearer
 from shared.client_ip import client_ip
 from shared.jwt_auth import Principal
 from shared.models import RateBucket
 from shared.ratelimit import Limit
+from shared.testing.tokens import access_token
 
 pytestmark = pytest.mark.django_db
 
@@ -63,7 +64,7 @@ def test_register_and_refresh_share_the_login_limit(client, upstreams, tight_lim
 
 
 def test_forwarded_calls_are_limited_per_user_not_per_ip(client, upstreams, tight_limits):
-    alice, bob = mint(), mint()
+    alice, bob = access_token(), access_token()
     for _ in range(5):
         assert client.get("/api/v1/orders", **bearer(alice)).status_code == 200
     assert client.get("/api/v1/orders", **bearer(alice)).status_code == 429
@@ -83,7 +84,7 @@ def test_anonymous_calls_are_limited_per_ip(client, upstreams, tight_limits):
 
 
 def test_a_refusal_after_the_limit_check_still_carries_the_limit_headers(client, upstreams, tight_limits):
-    response = client.post("/api/v1/orders", data=b"{", content_type="application/json", **bearer(mint()))
+    response = client.post("/api/v1/orders", data=b"{", content_type="application/json", **bearer(access_token()))
     assert response.status_code == 400
     assert response["X-RateLimit-Remaining"] == "4"
 

@@ -1,5 +1,5 @@
-"""Access tokens for tests, signed with the development key pair as the user service would sign them,
-and the forgeries the gateway must refuse."""
+"""The forgeries the gateway must refuse, and the test client's Authorization keyword; valid tokens come
+from :func:`shared.testing.tokens.access_token` like in every other service's tests."""
 
 from __future__ import annotations
 
@@ -7,51 +7,15 @@ import base64
 import hashlib
 import hmac
 import json
-import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 
-from ops.keys import PRIVATE_KEY, ensure_dev_keys
 from shared.jwt_auth import key_id, load_public_key
-
-
-def private_key() -> rsa.RSAPrivateKey:
-    ensure_dev_keys()
-    key = serialization.load_pem_private_key(PRIVATE_KEY.read_bytes(), password=None)
-    assert isinstance(key, rsa.RSAPrivateKey)
-    return key
-
-
-def claims(*, role: str = "customer", subject: uuid.UUID | None = None, **overrides: Any) -> dict[str, Any]:
-    """The claims the user service puts in an access token; ``overrides`` replace or (as None) drop some."""
-    now = int(time.time())
-    values: dict[str, Any] = {
-        "sub": str(subject or uuid.uuid4()),
-        "role": role,
-        "iss": settings.JWT_ISSUER,
-        "aud": settings.JWT_AUDIENCE,
-        "iat": now,
-        "exp": now + 300,
-        "jti": uuid.uuid4().hex,
-        "token_type": "access",
-    }
-    values.update(overrides)
-    return {name: value for name, value in values.items() if value is not None}
-
-
-def mint(*, role: str = "customer", subject: uuid.UUID | None = None, key: Any = None, **overrides: Any) -> str:
-    """A valid access token (RS256, the dev key, its kid) unless ``overrides`` or another ``key`` spoil it."""
-    signing_key = key or private_key()
-    kid = key_id(signing_key.public_key())
-    return jwt.encode(
-        claims(role=role, subject=subject, **overrides), signing_key, algorithm="RS256", headers={"kid": kid}
-    )
+from shared.testing.tokens import claims
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -81,7 +45,7 @@ def hs256_with_public_key(**overrides: Any) -> str:
 def signed_by_another_key(**overrides: Any) -> str:
     """RS256 by a key the user service never had, even claiming the real key's kid."""
     stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    kid = key_id(private_key().public_key())
+    kid = key_id(load_public_key(settings.JWT_PUBLIC_KEY_PATH))
     return jwt.encode(claims(**overrides), stranger, algorithm="RS256", headers={"kid": kid})
 
 

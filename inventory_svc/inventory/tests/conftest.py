@@ -3,13 +3,8 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
+from shared.testing.clients import bearer_client
 from shared.testing.tokens import access_token
-
-
-def client_with_token(role: str, subject: uuid.UUID | None = None) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(subject or uuid.uuid4(), role=role)}")
-    return client
 
 
 @pytest.fixture
@@ -19,14 +14,14 @@ def staff_id() -> uuid.UUID:
 
 @pytest.fixture
 def as_staff(staff_id) -> APIClient:
-    return client_with_token("staff", staff_id)
+    return bearer_client(access_token(staff_id, "staff"))
 
 
 @pytest.fixture
 def as_customer() -> APIClient:
-    return client_with_token("customer")
+    return bearer_client(access_token())
 
 
 @pytest.fixture
 def anonymous() -> APIClient:
-    return APIClient()
+    return bearer_client()

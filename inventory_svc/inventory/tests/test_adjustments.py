@@ -8,8 +8,8 @@ from inventory.errors import InvalidAdjustment, StockBelowReserved, StockItemNot
 from inventory.models import Movement, MovementKind, StockItem
 from inventory.services import MAX_LEVEL, MAX_REASON_LENGTH, stock_adjust
 from inventory.tests.factories import StockItemFactory
-from inventory.tests.helpers import published
 from shared.models import OutboxEvent
+from shared.testing.outbox import payloads
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_an_adjustment_publishes_inventory_changed():
 
     stock_adjust(product_id=stock.product_id, delta=1, reason="found one", actor=None)
 
-    assert published("inventory.changed") == [
+    assert payloads("inventory.changed") == [
         {
             "product_id": str(stock.product_id),
             "sku": "KITE",

@@ -8,11 +8,10 @@ import pytest
 from inventory.models import Movement, StockItem
 from inventory.services import StockLine, stock_adjust, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory
-from inventory.tests.helpers import published
+from shared.errors import PROBLEM_CONTENT_TYPE
+from shared.testing.outbox import payloads
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
 
 
 def iso(moment: datetime) -> str:
@@ -34,7 +33,7 @@ def level(stock: StockItem) -> dict:
 
 def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     body = response.json()
     assert body["status"] == status
     assert {"type", "title", "detail", "request_id"} <= set(body)
@@ -172,7 +171,7 @@ def test_an_adjustment_is_201_with_the_new_levels(as_staff, staff_id):
         "delivery",
         staff_id,
     )
-    assert [event["on_hand"] for event in published("inventory.changed")] == [7]
+    assert [event["on_hand"] for event in payloads("inventory.changed")] == [7]
 
 
 def test_removing_below_reserved_is_409_and_writes_no_movement(as_staff):
@@ -185,7 +184,7 @@ def test_removing_below_reserved_is_409_and_writes_no_movement(as_staff):
     body = assert_problem(response, 409)
     assert body["type"].endswith("/stock-below-reserved")
     assert "at most 2 can be removed" in body["detail"]
-    assert (StockItem.objects.get().on_hand, Movement.objects.count(), published("inventory.changed")) == (5, 0, [])
+    assert (StockItem.objects.get().on_hand, Movement.objects.count(), payloads("inventory.changed")) == (5, 0, [])
 
 
 @pytest.mark.parametrize(

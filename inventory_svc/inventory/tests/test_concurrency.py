@@ -14,9 +14,10 @@ from django.db.models import Sum
 
 from inventory.models import Movement, Reservation, ReservationState, StockItem
 from inventory.tests.factories import StockItemFactory, order_placed
-from inventory.tests.helpers import apply, published
+from inventory.tests.helpers import apply
 from shared.consumer import Outcome
 from shared.events import Envelope
+from shared.testing.outbox import payloads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -64,10 +65,10 @@ def test_twenty_concurrent_orders_for_seven_units_confirm_exactly_seven():
     assert Reservation.objects.filter(state=ReservationState.RESERVED).count() == 7
     assert Reservation.objects.filter(state=ReservationState.FAILED).count() == 13
     assert Movement.objects.aggregate(reserved=Sum("reserved_delta"))["reserved"] == 7
-    assert len(published("inventory.reserved")) == 7
-    assert len(published("inventory.reservation_failed")) == 13
-    assert sorted(event["stock_version"] for event in published("inventory.changed")) == [1, 2, 3, 4, 5, 6, 7]
-    assert all(event["on_hand"] - event["reserved"] >= 0 for event in published("inventory.changed"))
+    assert len(payloads("inventory.reserved")) == 7
+    assert len(payloads("inventory.reservation_failed")) == 13
+    assert sorted(event["stock_version"] for event in payloads("inventory.changed")) == [1, 2, 3, 4, 5, 6, 7]
+    assert all(event["on_hand"] - event["reserved"] >= 0 for event in payloads("inventory.changed"))
 
 
 def test_orders_listing_the_same_products_in_opposite_orders_do_not_deadlock():
@@ -101,4 +102,4 @@ def test_one_order_delivered_concurrently_under_two_event_ids_is_reserved_once()
     assert (stock.reserved, stock.stock_version) == (3, 1)
     assert Reservation.objects.count() == 1
     assert Movement.objects.count() == 1
-    assert len(published("inventory.reserved")) == 1
+    assert len(payloads("inventory.reserved")) == 1

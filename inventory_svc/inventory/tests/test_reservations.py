@@ -9,9 +9,10 @@ from django.db.models import Sum
 from inventory.models import Movement, MovementKind, Reservation, ReservationState, StockItem
 from inventory.services import StockLine, stock_adjust, stock_release, stock_reserve
 from inventory.tests.factories import StockItemFactory, order_cancelled, order_placed
-from inventory.tests.helpers import apply, published, published_types
+from inventory.tests.helpers import apply
 from shared.consumer import Outcome
 from shared.models import OutboxEvent, ProcessedEvent
+from shared.testing.outbox import payloads, published_types
 
 pytestmark = pytest.mark.django_db
 
@@ -66,7 +67,7 @@ def test_a_reservation_publishes_reserved_and_one_changed_per_product():
 
     apply(order_placed(order_id, [(kite.product_id, 4), (ball.product_id, 2)]))
 
-    assert published("inventory.reserved") == [
+    assert payloads("inventory.reserved") == [
         {
             "order_id": str(order_id),
             "lines": [
@@ -75,7 +76,7 @@ def test_a_reservation_publishes_reserved_and_one_changed_per_product():
             ],
         }
     ]
-    changed = sorted(published("inventory.changed"), key=lambda payload: payload["sku"])
+    changed = sorted(payloads("inventory.changed"), key=lambda payload: payload["sku"])
     assert changed == [
         {
             "product_id": str(ball.product_id),
@@ -94,7 +95,7 @@ def test_a_reservation_publishes_reserved_and_one_changed_per_product():
             "stock_version": 7,
         },
     ]
-    assert published("inventory.reservation_failed") == []
+    assert payloads("inventory.reservation_failed") == []
     reserved_event = OutboxEvent.objects.get(event_type="inventory.reserved")
     assert (reserved_event.topic, reserved_event.key) == ("inventory", str(order_id))
 
@@ -111,7 +112,7 @@ def test_one_short_line_reserves_nothing_and_names_exactly_the_short_lines():
     assert levels(short) == (3, 1, 0)
     assert Movement.objects.count() == 0
     assert published_types() == ["inventory.reservation_failed"]
-    assert published("inventory.reservation_failed") == [
+    assert payloads("inventory.reservation_failed") == [
         {
             "order_id": str(order_id),
             "short_lines": [
@@ -132,7 +133,7 @@ def test_an_inactive_product_has_nothing_to_reserve():
     apply(order_placed(order_id, [(retired.product_id, 1)]))
 
     assert levels(retired) == (10, 0, 0)
-    assert published("inventory.reservation_failed")[0]["short_lines"] == [
+    assert payloads("inventory.reservation_failed")[0]["short_lines"] == [
         {"product_id": str(retired.product_id), "wanted": 1, "available": 0}
     ]
 
@@ -157,7 +158,7 @@ def test_lines_of_the_same_product_are_reserved_together():
     assert levels(stock) == (5, 5, 1)
     assert list(reservation.lines.values_list("product_id", "quantity")) == [(stock.product_id, 5)]
     assert Movement.objects.get().reserved_delta == 5
-    assert published("inventory.reserved")[0]["lines"] == [{"product_id": str(stock.product_id), "quantity": 5}]
+    assert payloads("inventory.reserved")[0]["lines"] == [{"product_id": str(stock.product_id), "quantity": 5}]
 
 
 def test_lines_of_the_same_product_are_short_together():
@@ -169,7 +170,7 @@ def test_lines_of_the_same_product_are_short_together():
     )
 
     assert levels(stock) == (4, 0, 0)
-    assert published("inventory.reservation_failed")[0]["short_lines"] == [
+    assert payloads("inventory.reservation_failed")[0]["short_lines"] == [
         {"product_id": str(stock.product_id), "wanted": 5, "available": 4}
     ]
 
@@ -232,8 +233,8 @@ def test_a_short_order_redelivered_after_a_restock_stays_unreserved():
 
     assert levels(stock) == (11, 0, 1)
     assert Reservation.objects.get().state == ReservationState.FAILED
-    assert len(published("inventory.reservation_failed")) == 1
-    assert published("inventory.reserved") == []
+    assert len(payloads("inventory.reservation_failed")) == 1
+    assert payloads("inventory.reserved") == []
 
 
 def test_a_released_order_redelivered_is_not_reserved_again():
@@ -283,10 +284,10 @@ def test_cancel_publishes_released_and_one_changed_per_product():
     apply(order_cancelled(order_id), offset=1)
 
     assert published_types() == ["inventory.released", "inventory.changed"]
-    assert published("inventory.released") == [
+    assert payloads("inventory.released") == [
         {"order_id": str(order_id), "lines": [{"product_id": str(stock.product_id), "quantity": 4}]}
     ]
-    assert published("inventory.changed") == [
+    assert payloads("inventory.changed") == [
         {
             "product_id": str(stock.product_id),
             "sku": "KITE",

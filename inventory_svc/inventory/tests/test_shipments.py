@@ -11,9 +11,10 @@ from prometheus_client import REGISTRY
 from inventory.models import Movement, MovementKind, Reservation, ReservationState, StockItem
 from inventory.services import StockLine, stock_adjust, stock_release, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory, order_placed, order_rejected, order_shipped
-from inventory.tests.helpers import apply, published, published_types
+from inventory.tests.helpers import apply
 from shared.consumer import Outcome
 from shared.models import OutboxEvent
+from shared.testing.outbox import payloads, published_types
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +74,7 @@ def test_shipping_publishes_changed_with_available_unchanged_and_a_new_stock_ver
     apply(order_shipped(order_id, [(kite.product_id, 3)]), offset=1)
 
     assert published_types() == ["inventory.changed"]
-    assert published("inventory.changed") == [
+    assert payloads("inventory.changed") == [
         {
             "product_id": str(kite.product_id),
             "sku": "KITE",
@@ -99,7 +100,7 @@ def test_a_multi_line_order_ships_every_line():
         Movement.objects.filter(kind=MovementKind.SHIPMENT).values_list("stock_item", "on_hand_delta", "reserved_delta")
     ) == sorted([(kite.pk, -3, -3), (ball.pk, -4, -4)])
     assert Reservation.objects.get(order_id=other_order).state == ReservationState.RESERVED
-    assert len(published("inventory.changed")) == 2
+    assert len(payloads("inventory.changed")) == 2
 
 
 def test_the_ledger_sums_to_the_levels_after_a_shipment():

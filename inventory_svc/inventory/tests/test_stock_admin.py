@@ -5,7 +5,7 @@ import pytest
 from inventory.models import Movement, MovementKind, StockItem
 from inventory.services import MAX_REASON_LENGTH, StockLine, stock_adjust, stock_reserve, stock_ship
 from inventory.tests.factories import StockItemFactory
-from inventory.tests.helpers import published
+from shared.testing.outbox import payloads
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_an_admin_adjustment_goes_through_the_service_with_the_admins_name(admin
         None,
         f"delivery (admin: {admin_user.username})",
     )
-    assert published("inventory.changed")[0]["on_hand"] == 7
+    assert payloads("inventory.changed")[0]["on_hand"] == 7
 
 
 def test_an_admin_adjustment_below_reserved_is_shown_on_the_form_and_changes_nothing(admin_client):

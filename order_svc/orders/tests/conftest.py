@@ -15,13 +15,8 @@ from rest_framework.test import APIClient
 from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared import grpc_client
 from shared.grpc_server import create_server
+from shared.testing.clients import bearer_client
 from shared.testing.tokens import access_token
-
-
-def signed_in(subject: uuid.UUID, role: str = "customer") -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(subject, role)}")
-    return client
 
 
 @pytest.fixture
@@ -36,17 +31,17 @@ def staff_id() -> uuid.UUID:
 
 @pytest.fixture
 def as_customer(customer_id) -> APIClient:
-    return signed_in(customer_id)
+    return bearer_client(access_token(customer_id))
 
 
 @pytest.fixture
 def as_other_customer() -> APIClient:
-    return signed_in(uuid.UUID("33333333-3333-4333-8333-333333333333"))
+    return bearer_client(access_token(uuid.UUID("33333333-3333-4333-8333-333333333333")))
 
 
 @pytest.fixture
 def as_staff(staff_id) -> APIClient:
-    return signed_in(staff_id, "staff")
+    return bearer_client(access_token(staff_id, "staff"))
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Helpers shared by the order tests: what was published, and delivering a consumed event."""
+"""Helpers shared by the order tests: delivering a consumed event, a placement body (what was published:
+shared.testing.outbox)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,6 @@ from typing import Any
 
 from shared.consumer import Outcome, apply_event
 from shared.events import Envelope
-from shared.models import OutboxEvent
-
-
-def published() -> list[tuple[str, dict[str, Any]]]:
-    """Every event queued in the outbox, oldest first, as ``(type, payload)``."""
-    return [(row.event_type, row.envelope["payload"]) for row in OutboxEvent.objects.order_by("id")]
-
-
-def published_types() -> list[str]:
-    return [event_type for event_type, _ in published()]
 
 
 def deliver(event_type: str, key: str, payload: dict[str, Any]) -> Outcome:

@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from orders.models import Order, OrderStatus, StatusHistory
 from orders.tests.factories import CustomerFactory, make_order
-from orders.tests.support import published, published_types
 from shared.models import StaffAccount
+from shared.testing.outbox import published, published_types
 
 pytestmark = pytest.mark.django_db
 

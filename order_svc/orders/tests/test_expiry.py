@@ -16,9 +16,10 @@ from prometheus_client import REGISTRY
 from orders.models import Order, OrderStatus, StatusHistory
 from orders.services import EXPIRED_REASON, order_expire_pending
 from orders.tests.factories import make_order
-from orders.tests.support import deliver, published
+from orders.tests.support import deliver
 from shared.models import OutboxEvent
 from shared.periodic import registered_tasks
+from shared.testing.outbox import published
 
 TIMEOUT = timedelta(minutes=10)
 

@@ -7,8 +7,10 @@ import pytest
 from django.db import connections
 
 from orders.models import IdempotencyKey, Order
-from orders.tests.conftest import signed_in
-from orders.tests.support import place_body, published_types
+from orders.tests.support import place_body
+from shared.testing.clients import bearer_client
+from shared.testing.outbox import published_types
+from shared.testing.tokens import access_token
 
 URL = "/api/v1/orders"
 
@@ -96,7 +98,7 @@ def test_ten_concurrent_requests_with_one_key_make_one_order(customer_id, catalo
     failures: list[BaseException] = []
 
     def send() -> None:
-        client = signed_in(customer_id)
+        client = bearer_client(access_token(customer_id))
         try:
             start.wait(timeout=10)
             response = place(client, body, "double-click")

@@ -12,10 +12,11 @@ from ops.procs import free_port
 from orders import products
 from orders.models import IdempotencyKey, Order, OrderLine, StatusHistory
 from orders.tests.conftest import FakeCatalog, point_product_service_at
-from orders.tests.support import place_body, published
+from orders.tests.support import place_body
 from protos.product.v1 import product_pb2_grpc
 from shared.grpc_server import create_server
 from shared.models import OutboxEvent
+from shared.testing.outbox import published
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,10 @@ import pytest
 
 from orders.models import Order, OrderStatus, StatusHistory
 from orders.tests.factories import make_order
-from orders.tests.support import deliver, published
+from orders.tests.support import deliver
 from shared.consumer import Outcome, apply_event
 from shared.events import Envelope
+from shared.testing.outbox import published
 
 pytestmark = pytest.mark.django_db
 

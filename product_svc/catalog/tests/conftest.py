@@ -1,27 +1,20 @@
 import pytest
 from rest_framework.test import APIClient
 
+from shared.testing.clients import bearer_client
 from shared.testing.tokens import access_token
-
-
-def client_with(role: str | None) -> APIClient:
-    """A client carrying an access token of ``role``, or none when ``role`` is None."""
-    client = APIClient()
-    if role is not None:
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token(role=role)}")
-    return client
 
 
 @pytest.fixture
 def anonymous() -> APIClient:
-    return client_with(None)
+    return bearer_client()
 
 
 @pytest.fixture
 def as_customer() -> APIClient:
-    return client_with("customer")
+    return bearer_client(access_token())
 
 
 @pytest.fixture
 def as_staff() -> APIClient:
-    return client_with("staff")
+    return bearer_client(access_token(role="staff"))

@@ -7,11 +7,11 @@ import pytest
 
 from catalog.models import Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from shared.errors import PROBLEM_CONTENT_TYPE
 from shared.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 URL = "/api/v1/products"
 FIELDS = {
     "id", "sku", "name", "description", "price", "currency", "category", "is_active", "available",
@@ -25,7 +25,7 @@ def detail(product) -> str:
 
 def assert_problem(response, status: int) -> dict:
     assert response.status_code == status, response.content
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     body = response.json()
     assert body["status"] == status
     return body

@@ -7,10 +7,10 @@ import pytest
 
 from catalog.models import Product
 from catalog.tests.factories import CategoryFactory, ProductFactory
+from shared.errors import PROBLEM_CONTENT_TYPE
 
 pytestmark = pytest.mark.django_db
 
-PROBLEM = "application/problem+json"
 URL = "/api/v1/products"
 
 
@@ -25,7 +25,7 @@ def rfc3339(moment: datetime) -> str:
 
 def assert_bad_parameter(response, parameter: str) -> None:
     assert response.status_code == 400, response.content
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     body = response.json()
     assert body["status"] == 400
     assert list(body["errors"]) == [parameter]
@@ -322,7 +322,7 @@ def test_a_page_size_out_of_1_to_100_is_a_400_naming_it(anonymous, page_size):
     response = anonymous.get(URL, {"page_size": page_size})
 
     assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert response.json()["errors"] == {"page_size": ["A whole number from 1 to 100."]}
 
 
@@ -333,7 +333,7 @@ def test_a_page_past_the_end_or_not_a_page_is_404_problem(anonymous, page):
     response = anonymous.get(URL, {"page": page})
 
     assert response.status_code == 404
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert response.json()["status"] == 404
 
 

@@ -1,6 +1,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from shared.testing.clients import bearer_client
 from users.models import Role
 from users.tests.factories import UserFactory
 from users.tokens import token_pair_for
@@ -33,18 +34,11 @@ def staff():
     return UserFactory(email="sam@example.com", first_name="Sam", last_name="Staff", role=Role.STAFF)
 
 
-def signed_in(user) -> APIClient:
-    """A client carrying a fresh access token of ``user``."""
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user).access}")
-    return client
-
-
 @pytest.fixture
 def as_customer(customer) -> APIClient:
-    return signed_in(customer)
+    return bearer_client(token_pair_for(customer).access)
 
 
 @pytest.fixture
 def as_staff(staff) -> APIClient:
-    return signed_in(staff)
+    return bearer_client(token_pair_for(staff).access)

@@ -11,16 +11,16 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
+from shared.errors import PROBLEM_CONTENT_TYPE
 from shared.jwt_auth import InvalidToken, verify_access_token
 from shared.models import AccessTokenRevocation, OutboxEvent
+from shared.testing.clients import bearer_client
 from users.models import Role
 from users.services import user_change_password, user_set_access
-from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
 from users.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
-PROBLEM = "application/problem+json"
 
 
 def refused(access: str) -> bool:
@@ -38,14 +38,8 @@ def revocation_events() -> list[dict]:
 
 
 def logout(pair) -> int:
-    client = signed_in_with(pair.access)
+    client = bearer_client(pair.access)
     return client.post("/api/v1/auth/logout", {"refresh": pair.refresh}, format="json").status_code
-
-
-def signed_in_with(access: str) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access}")
-    return client
 
 
 def test_logout_refuses_that_sessions_access_token_and_no_other(customer):
@@ -55,8 +49,8 @@ def test_logout_refuses_that_sessions_access_token_and_no_other(customer):
 
     assert refused(session.access)
     assert not refused(other_session.access)
-    me = signed_in_with(session.access).get("/api/v1/users/me")
-    assert (me.status_code, me["Content-Type"]) == (401, PROBLEM)
+    me = bearer_client(session.access).get("/api/v1/users/me")
+    assert (me.status_code, me["Content-Type"]) == (401, PROBLEM_CONTENT_TYPE)
 
 
 def test_logout_publishes_the_revocation_of_its_session(customer):
@@ -94,7 +88,7 @@ def test_a_token_signed_right_after_a_password_change_works(customer, api):
 
     assert signed.status_code == 200
     assert not refused(signed.json()["access"])
-    assert signed_in_with(signed.json()["access"]).get("/api/v1/users/me").status_code == 200
+    assert bearer_client(signed.json()["access"]).get("/api/v1/users/me").status_code == 200
 
 
 def test_within_one_second_a_token_signed_before_a_password_change_is_refused_and_one_after_works(
@@ -140,7 +134,7 @@ def test_a_profile_change_or_a_promotion_revokes_nothing(customer):
     session = token_pair_for(customer)
 
     user_set_access(user=customer, role=Role.STAFF)
-    signed_in(customer).patch("/api/v1/users/me", {"first_name": "Renamed"}, format="json")
+    bearer_client(token_pair_for(customer).access).patch("/api/v1/users/me", {"first_name": "Renamed"}, format="json")
 
     assert not refused(session.access)
     assert revocation_events() == []

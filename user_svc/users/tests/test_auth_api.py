@@ -11,17 +11,16 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
+from shared.errors import PROBLEM_CONTENT_TYPE
 from shared.jwt_auth import verify_access_token
 from shared.models import KnownSignInClient, OutboxEvent
 from shared.ratelimit import Decision, Limit, account_delay, forget_old_sign_in_clients
+from shared.testing.clients import bearer_client
 from users.models import User
-from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
 from users.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
 
 
 def sign_in(api, email, password=PASSWORD, **headers):
@@ -59,7 +58,7 @@ def test_register_with_a_weak_password_is_400_naming_the_password(api):
     response = api.post("/api/v1/auth/register", {"email": "weak@example.com", "password": "12345"}, format="json")
 
     assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert list(response.json()["errors"]) == ["password"]
     assert User.objects.count() == 0
 
@@ -72,7 +71,7 @@ def test_register_with_a_taken_email_is_409_problem_whatever_its_case(api):
     )
 
     assert response.status_code == 409
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert response.json()["type"].endswith("/conflict")
     assert OutboxEvent.objects.count() == 0
 
@@ -122,7 +121,7 @@ def test_sign_in_with_a_wrong_password_is_401_with_www_authenticate(api, custome
     response = sign_in(api, customer.email, "wrong-password")
 
     assert response.status_code == 401
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -153,7 +152,7 @@ def test_the_sixth_failure_for_one_email_within_the_window_is_429_with_retry_aft
     response = sign_in(api, customer.email, "wrong-password")
 
     assert response.status_code == 429
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert 1 <= int(response["Retry-After"]) <= 900
 
 
@@ -305,7 +304,7 @@ def test_refresh_returns_a_new_pair_and_the_old_refresh_token_is_then_401(api, c
     reused = refresh(api, old.refresh)
 
     assert reused.status_code == 401
-    assert reused["Content-Type"] == PROBLEM
+    assert reused["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert reused["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -377,7 +376,7 @@ def test_a_refresh_token_signed_by_another_key_is_401(api, customer):
 
 def test_logout_is_204_and_the_refresh_token_then_fails(customer):
     pair = token_pair_for(customer)
-    client = signed_in(customer)
+    client = bearer_client(token_pair_for(customer).access)
 
     response = client.post("/api/v1/auth/logout", {"refresh": pair.refresh}, format="json")
 
@@ -388,7 +387,9 @@ def test_logout_is_204_and_the_refresh_token_then_fails(customer):
 def test_logout_with_someone_elses_refresh_token_is_400_and_revokes_nothing(customer, staff):
     others = token_pair_for(staff)
 
-    response = signed_in(customer).post("/api/v1/auth/logout", {"refresh": others.refresh}, format="json")
+    response = bearer_client(token_pair_for(customer).access).post(
+        "/api/v1/auth/logout", {"refresh": others.refresh}, format="json"
+    )
 
     assert response.status_code == 400
     assert list(response.json()["errors"]) == ["refresh"]

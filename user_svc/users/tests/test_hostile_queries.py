@@ -2,19 +2,18 @@
 
 import pytest
 
+from shared.errors import PROBLEM_CONTENT_TYPE
 from users.models import Role
 from users.tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
 
 
 def test_a_nul_in_the_user_search_is_a_400_problem_naming_the_parameter(as_staff):
     response = as_staff.get("/api/v1/users?search=%00")
 
     assert response.status_code == 400, response.content
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     body = response.json()
     assert "The query parameter search has a NUL character" in body["detail"]
     assert list(body["errors"]) == ["search"]
@@ -42,4 +41,4 @@ def test_a_nul_in_the_admin_search_is_a_400_not_a_database_error(client):
     response = client.get("/admin/users/user/?q=%00")
 
     assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE

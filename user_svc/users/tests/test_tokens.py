@@ -13,11 +13,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
-from rest_framework.test import APIClient
 
 from shared.jwt_auth import key_id, load_public_key, public_jwk, verify_access_token
+from shared.testing.clients import bearer_client
 from users.models import User
-from users.tests.conftest import signed_in
 from users.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
@@ -60,9 +59,7 @@ def rs256(claims, key=None, kid=None) -> str:
 
 
 def me(token: str):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
-    return client.get("/api/v1/users/me")
+    return bearer_client(token).get("/api/v1/users/me")
 
 
 # What is signed
@@ -165,7 +162,7 @@ def test_the_token_of_a_deleted_user_is_401(customer):
 
 
 def test_a_token_with_a_stale_staff_role_does_not_pass_staff_routes(staff):
-    client = signed_in(staff)
+    client = bearer_client(token_pair_for(staff).access)
     User.objects.filter(pk=staff.pk).update(role="customer")
 
     assert client.get("/api/v1/users").status_code == 403

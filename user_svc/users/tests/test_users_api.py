@@ -6,15 +6,14 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
+from shared.errors import PROBLEM_CONTENT_TYPE
 from shared.models import OutboxEvent
+from shared.testing.clients import bearer_client
 from users.models import Role, User
-from users.tests.conftest import signed_in
 from users.tests.factories import PASSWORD, UserFactory
 from users.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
-
-PROBLEM = "application/problem+json"
 
 
 def events():
@@ -47,7 +46,7 @@ def test_me_anonymous_is_401_with_www_authenticate(api):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"].startswith("Bearer")
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
 
 
 def test_patch_me_changes_the_names_and_publishes_one_user_updated(as_customer, customer):
@@ -81,7 +80,7 @@ def test_patch_me_refuses_any_other_field_naming_it(as_customer, customer, field
     response = as_customer.patch("/api/v1/users/me", {"first_name": "Cass", field: value}, format="json")
 
     assert response.status_code == 400
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
     assert list(response.json()["errors"]) == [field]
     customer.refresh_from_db()
     assert (customer.first_name, customer.role, customer.email) == ("Casey", Role.CUSTOMER, "casey@example.com")
@@ -117,7 +116,7 @@ def test_password_change_revokes_every_refresh_token_of_the_user(customer, staff
     sessions = [token_pair_for(customer), token_pair_for(customer)]
     others = token_pair_for(staff)
 
-    change_password(signed_in(customer), PASSWORD, "a-much-better-passphrase")
+    change_password(bearer_client(token_pair_for(customer).access), PASSWORD, "a-much-better-passphrase")
 
     for pair in sessions:
         assert api.post("/api/v1/auth/token/refresh", {"refresh": pair.refresh}, format="json").status_code == 401
@@ -197,7 +196,7 @@ def test_customer_on_the_user_list_is_403(as_customer):
     response = as_customer.get("/api/v1/users")
 
     assert response.status_code == 403
-    assert response["Content-Type"] == PROBLEM
+    assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
 
 
 def test_anonymous_on_the_user_list_is_401_with_www_authenticate(api):
@@ -225,7 +224,7 @@ def test_an_unknown_or_malformed_user_id_is_404_problem(as_staff, user_id):
         as_staff.patch(f"/api/v1/users/{user_id}", {"role": "staff"}, format="json"),
     ):
         assert response.status_code == 404
-        assert response["Content-Type"] == PROBLEM
+        assert response["Content-Type"] == PROBLEM_CONTENT_TYPE
 
 
 def test_customer_reading_a_user_is_403(as_customer, staff):
