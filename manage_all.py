@@ -29,7 +29,7 @@ from ops.paths import LOG_DIR, RUN_DIR, ProvisionError
 from ops.procs import pid_alive, stop_pid
 from ops.stack import Ports, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown, supervisor_pid
-from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS, ServiceSpec
+from shared.topology import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS, ServiceSpec
 
 STATE_FILE = RUN_DIR / "stack.json"
 

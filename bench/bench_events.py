@@ -27,8 +27,8 @@ sys.path.insert(0, str(REPO_ROOT / "order_svc"))
 
 from ops import kafka, postgres  # noqa: E402
 from ops.paths import VAR  # noqa: E402
-from shared.services import TOPIC_PARTITIONS, TOPICS  # noqa: E402
 from shared.settings import test_database_suffix  # noqa: E402
+from shared.topology import TOPIC_PARTITIONS, TOPICS  # noqa: E402
 
 DATABASE = "bench_shop_order"
 

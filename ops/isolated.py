@@ -19,8 +19,8 @@ from ops.paths import VAR
 from ops.procs import free_port, pid_alive
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown
-from shared.services import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS
 from shared.settings import test_database_suffix
+from shared.topology import ALL_SERVICES, BY_NAME, TOPIC_PARTITIONS, TOPICS
 
 
 @dataclass

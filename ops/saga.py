@@ -21,7 +21,7 @@ from typing import Any, TextIO
 from ops.stack import manage_command
 from shared.ids import parse_uuid
 from shared.saga import merge, next_step, render
-from shared.services import DOMAIN_SERVICES, ServiceSpec
+from shared.topology import DOMAIN_SERVICES, ServiceSpec
 
 EnvFor = Callable[[ServiceSpec], dict[str, str]]
 TIMEOUT_SECONDS = 120.0

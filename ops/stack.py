@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.paths import REPO_ROOT, VAR, VENV_PYTHON
-from shared.services import ALL_SERVICES, ServiceSpec
+from shared.topology import ALL_SERVICES, ServiceSpec
 
 # The management command each non-web process kind runs.
 COMMANDS = {"grpc": "run_grpc", "consumer": "consume_events", "relay": "relay_outbox"}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ops import browser, kafka, keys, monitor, postgres
 from ops.paths import REPO_ROOT, VAR
-from shared.services import DOMAIN_SERVICES, GATEWAY, ORDER, TOPIC_PARTITIONS, TOPICS
+from shared.topology import DOMAIN_SERVICES, GATEWAY, ORDER, TOPIC_PARTITIONS, TOPICS
 
 RESULTS = VAR / "test-results"
 NO_TESTS_COLLECTED = 5

@@ -338,7 +338,7 @@ def story_text(*, order_id: uuid.UUID) -> str:
 
     from protos.saga.v1 import saga_pb2, saga_pb2_grpc
     from shared.grpc_client import call, channel
-    from shared.services import DOMAIN_SERVICES
+    from shared.topology import DOMAIN_SERVICES
 
     request = saga_pb2.GetLocalStoryRequest(order_ids=[str(order_id)])
     calls = {

@@ -10,7 +10,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``DATABASE_URL``          this service's database; else ``POSTGRES_URL`` + ``/shop_<service>``
 ``POSTGRES_URL``          the server, default ``postgresql://shop:shop@127.0.0.1:5432``
 ``KAFKA_BOOTSTRAP_SERVERS`` default ``127.0.0.1:9092``; ``KAFKA_TOPIC_PREFIX`` (isolation)
-``GRPC_PORT``             this process's gRPC port (default from :mod:`shared.services`); ``HTTP_PORT`` is
+``GRPC_PORT``             this process's gRPC port (default from :mod:`shared.topology`); ``HTTP_PORT`` is
                           gunicorn's (ops/gunicorn_conf.py), never a Django setting
 ``<NAME>_SVC_URL`` / ``<NAME>_SVC_GRPC`` where the other services answer
 ``PUBLIC_BASE_URL``       where clients reach the shop, for links in answers (pagination); default the gateway's URL
@@ -46,7 +46,7 @@ import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from shared.env import env_bool, env_float, env_int, env_list, env_str
-from shared.services import ALL_SERVICES, BY_NAME, REPO_ROOT
+from shared.topology import ALL_SERVICES, BY_NAME, REPO_ROOT
 
 # Lets model admins, serializers and querysets be subscripted at run time, as the type stubs want.
 django_stubs_ext.monkeypatch()
@@ -99,10 +99,10 @@ def admin_backends(service: str) -> list[str]:
     The local accounts' backend (a throttled ``ModelBackend``) stays last so ``createsuperuser``
     accounts work in an emergency (user_svc down).
     user_svc's admin has only local users (its staff are its own rows, ``is_staff`` following the
-    role), checked behind the sign-in throttle (users.authentication.ThrottledModelBackend).
+    role), checked behind the sign-in throttle (users.backends.ThrottledModelBackend).
     """
     if service == "user":
-        return ["users.authentication.ThrottledModelBackend"]
+        return ["users.backends.ThrottledModelBackend"]
     return ["shared.admin_auth.StaffBackend", "shared.admin_auth.ThrottledLocalBackend"]
 
 

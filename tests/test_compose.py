@@ -1,7 +1,7 @@
 """The container stack (``compose/``) agrees with the code.
 
 Plain pytest and PyYAML, no Docker and no Django: the compose file is parsed and
-cross-checked against ``shared/services.py`` (services, ports, databases, topics, scrape targets)
+cross-checked against ``shared/topology.py`` (services, ports, databases, topics, scrape targets)
 and against the environment variables the code actually reads.
 """
 
@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:  # no root conftest guaranteed; shared/ lives at t
 
 from ops import monitor  # noqa: E402
 from ops.stack import Ports, stack_processes  # noqa: E402
-from shared.services import (  # noqa: E402
+from shared.topology import (  # noqa: E402
     ALL_SERVICES,
     DOMAIN_SERVICES,
     PROCESS_KINDS,
@@ -225,7 +225,7 @@ def test_each_service_runs_its_processes(spec: ServiceSpec) -> None:
     for name in expected:
         assert is_app(present[name]), f"{name} must be built from compose/Dockerfile"
     unexpected = sorted(({f"{spec.name}-{role}" for role in LONG_RUNNING_ROLES} - expected) & present.keys())
-    assert not unexpected, f"shared/services.py gives {spec.name} no such process, yet compose runs {unexpected}"
+    assert not unexpected, f"shared/topology.py gives {spec.name} no such process, yet compose runs {unexpected}"
 
 
 @pytest.mark.parametrize("spec", ALL_SERVICES, ids=lambda spec: spec.name)
@@ -264,7 +264,7 @@ def test_event_processes_run_their_commands(spec: ServiceSpec) -> None:
 def test_every_app_container_belongs_to_a_known_service() -> None:
     known = {f"{spec.name}-{role}" for spec in ALL_SERVICES for role in roles(spec)} | ONE_SHOT_APP_SERVICES
     strays = sorted(app_services().keys() - known)
-    assert not strays, f"app containers matching no service/process in shared/services.py: {strays}"
+    assert not strays, f"app containers matching no service/process in shared/topology.py: {strays}"
     for name, service in long_running_app_services().items():
         spec = BY_NAME[name.rsplit("-", 1)[0]]
         for command in invocations(service):

@@ -9,8 +9,8 @@ import pytest
 
 from ops.procs import free_port
 from ops.stack import manage_command
-from shared.services import BY_NAME
 from shared.testing import wait_until
+from shared.topology import BY_NAME
 
 pytestmark = pytest.mark.e2e
 

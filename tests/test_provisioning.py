@@ -10,7 +10,7 @@ import pytest
 
 from ops import kafka, postgres
 from ops.paths import REPO_ROOT, ProvisionError
-from shared.services import ALL_SERVICES
+from shared.topology import ALL_SERVICES
 
 
 @pytest.fixture

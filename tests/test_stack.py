@@ -17,8 +17,8 @@ from openapi_spec_validator import validate as validate_openapi
 from prometheus_client.parser import text_string_to_metric_families
 
 from protos.product.v1 import product_pb2, product_pb2_grpc
-from shared.services import ALL_SERVICES, DOMAIN_SERVICES
 from shared.testing import wait_until
+from shared.topology import ALL_SERVICES, DOMAIN_SERVICES
 from tests.shop import metric_value
 
 pytestmark = pytest.mark.e2e

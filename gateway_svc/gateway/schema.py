@@ -28,7 +28,7 @@ from django.core.cache import cache
 from gateway.proxy import client
 from shared.access import Access, access_for
 from shared.logs import request_id_var
-from shared.services import DOMAIN_SERVICES
+from shared.topology import DOMAIN_SERVICES
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from drf_spectacular.views import SpectacularSwaggerView
 from gateway.proxy import client
 from gateway.schema import TITLE, merged_schema
 from shared.errors import problem_response
-from shared.services import DOMAIN_SERVICES
+from shared.topology import DOMAIN_SERVICES
 
 
 def upstream_readiness(service: str) -> str:

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.jwt_auth import key_id, load_public_key
-from shared.services import REPO_ROOT
+from shared.topology import REPO_ROOT
 
 KEY_DIR = REPO_ROOT / "var" / "keys"
 

@@ -17,7 +17,7 @@ from django.db import connection
 
 from ops.procs import free_port
 from shared.kafka import ensure_topics
-from shared.services import TOPIC_PARTITIONS, TOPICS
+from shared.topology import TOPIC_PARTITIONS, TOPICS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ORDER_SVC = REPO_ROOT / "order_svc"

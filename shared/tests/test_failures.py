@@ -25,10 +25,10 @@ from shared.events import publish
 from shared.kafka import ensure_topics
 from shared.loops import StopSignal
 from shared.models import OutboxEvent, ProcessedEvent
-from shared.services import TOPIC_PARTITIONS, TOPICS
 from shared.testing import wait_until
 from shared.tests.conftest import effect_rows, free_port_pair, start_process
 from shared.tests.effects import stock_changed
+from shared.topology import TOPIC_PARTITIONS, TOPICS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from shared.env import env_int, env_str
-from shared.services import REPO_ROOT
 from shared.settings import service_settings
+from shared.topology import REPO_ROOT
 
 _base = service_settings(
     "user",
@@ -25,7 +25,7 @@ _base = service_settings(
     base_dir=str(Path(__file__).resolve().parent.parent),
 )
 # This service owns the users, so a token's subject is loaded (and must be active), not just trusted.
-_base["REST_FRAMEWORK"]["DEFAULT_AUTHENTICATION_CLASSES"] = ["users.authentication.UserJWTAuthentication"]
+_base["REST_FRAMEWORK"]["DEFAULT_AUTHENTICATION_CLASSES"] = ["users.backends.UserJWTAuthentication"]
 globals().update(_base)
 
 AUTH_USER_MODEL = "users.User"

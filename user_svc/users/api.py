@@ -18,7 +18,6 @@ from rest_framework.views import APIView
 from shared.client_ip import client_ip
 from shared.errors import found_by_id
 from shared.jwt_auth import caller, load_public_key, public_jwk
-from users.auth import auth_refresh, auth_sign_in, auth_sign_out
 from users.models import User
 from users.selectors import user_get, user_list
 from users.serializers import (
@@ -34,6 +33,7 @@ from users.serializers import (
     UserOutput,
 )
 from users.services import user_change_password, user_register, user_set_access, user_update_profile
+from users.sign_in import auth_refresh, auth_sign_in, auth_sign_out
 
 NO_CONTENT = OpenApiResponse(description="Done; no body.")
 CREDENTIALS_REFUSED = OpenApiResponse(description="The email or password is wrong.")

@@ -7,4 +7,4 @@ class UsersConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported for its side effect: the OpenAPI description of the bearer authentication.
-        from users import authentication  # noqa: F401
+        from users import backends  # noqa: F401

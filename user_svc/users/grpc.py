@@ -8,10 +8,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
 from shared.ids import parse_uuid
-from users.auth import auth_authenticate_staff
 from users.errors import AuthenticationRefused, NotStaff, SignInBlocked
 from users.models import User
 from users.selectors import user_get
+from users.sign_in import auth_authenticate_staff
 
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):

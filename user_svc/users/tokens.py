@@ -197,7 +197,7 @@ def refresh_token_family_revoke(*, family: uuid.UUID) -> int:
         members = OutstandingToken.objects.filter(family_member__family=family)
         user_id = members.values_list("user_id", flat=True).first()
         if user_id is not None:
-            # The lock a refresh holds while it mints (users.auth.auth_refresh): a token it rotates in
+            # The lock a refresh holds while it mints (users.sign_in.auth_refresh): a token it rotates in
             # is committed before the live ones are read here, and issued before the revocation.
             User.objects.select_for_update().filter(pk=user_id).first()
         live = members.filter(blacklistedtoken__isnull=True)

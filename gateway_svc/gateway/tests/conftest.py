@@ -14,7 +14,7 @@ import pytest
 
 from gateway import proxy, schema
 from shared.jwt_auth import KEYS
-from shared.services import DOMAIN_SERVICES
+from shared.topology import DOMAIN_SERVICES
 
 
 @dataclass

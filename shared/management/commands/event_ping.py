@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
 from shared.events import PING, Envelope, publish
-from shared.services import TOPICS
+from shared.topology import TOPICS
 
 
 class Command(BaseCommand):

@@ -281,12 +281,12 @@ def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket(api, cu
 
 
 def test_a_failed_sign_in_is_logged_with_email_and_client_but_not_the_password(api, customer, caplog):
-    with caplog.at_level(logging.WARNING, logger="users.auth"):
+    with caplog.at_level(logging.WARNING, logger="users.sign_in"):
         sign_in(api, customer.email, "hunter2-secret", REMOTE_ADDR="192.0.2.10")
 
-    messages = [record.getMessage() for record in caplog.records if record.name == "users.auth"]
+    messages = [record.getMessage() for record in caplog.records if record.name == "users.sign_in"]
     assert messages == ["failed sign-in for casey@example.com from 192.0.2.10"]
-    assert all(record.levelno == logging.WARNING for record in caplog.records if record.name == "users.auth")
+    assert all(record.levelno == logging.WARNING for record in caplog.records if record.name == "users.sign_in")
     assert "hunter2-secret" not in caplog.text
 
 

@@ -11,10 +11,10 @@ from django.http import HttpRequest
 from rest_framework import exceptions
 
 from shared.jwt_auth import JWTAuthentication, Principal
-from users.auth import auth_check_credentials
 from users.errors import AuthenticationRefused, SignInBlocked
 from users.models import User
 from users.selectors import user_get_active
+from users.sign_in import auth_check_credentials
 
 
 class UserJWTAuthentication(JWTAuthentication):
@@ -31,7 +31,7 @@ class UserJWTAuthentication(JWTAuthentication):
 
 class ThrottledModelBackend(ModelBackend):
     """This service's admin login (``AUTHENTICATION_BACKENDS``): the local users, through
-    :func:`users.auth.auth_check_credentials`, so guessing passwords here spends the same buckets as
+    :func:`users.sign_in.auth_check_credentials`, so guessing passwords here spends the same buckets as
     at ``POST /api/v1/auth/token`` and at every other admin (``AuthenticateStaff``). Sessions and
     permissions are ModelBackend's: a deactivated user, or one whose staff role was taken away
     (``is_staff`` follows the role), is out at their next request.

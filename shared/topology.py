@@ -1,4 +1,6 @@
-"""The one table of services: names, default ports and databases.
+"""The stack's topology: each service's name, default ports, database and processes, and the topics.
+
+(Named for what it holds: the services' business logic lives in each app's ``services.py``.)
 
 Settings, the gateway's upstreams, ``manage_all.py`` and the tests all read
 this table, so a port or a name is changed in one place.

@@ -40,7 +40,7 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
     """The active account with these credentials, with failed sign-ins throttled.
 
     The one owner of "may these credentials sign in": the token endpoint (:func:`auth_sign_in`),
-    this service's admin (:class:`users.authentication.ThrottledModelBackend`) and the back office
+    this service's admin (:class:`users.backends.ThrottledModelBackend`) and the back office
     of every other service (:func:`auth_authenticate_staff`, over gRPC) all call it, so failures at
     any of them spend the same buckets. Raises :class:`~users.errors.SignInBlocked` while a bucket
     refuses (see the module docstring), and :class:`~users.errors.AuthenticationRefused` for a wrong
@@ -53,7 +53,7 @@ def auth_check_credentials(*, email: str, password: str, client_address: str) ->
         raise SignInBlocked("Too many failed sign-ins; try again later.", retry_after=wait)
     # Django's backend hashes the password even for an unknown email, so timing does not reveal accounts.
     # Called directly, not through django.contrib.auth.authenticate(): the configured backend
-    # (users.authentication.ThrottledModelBackend) is this function.
+    # (users.backends.ThrottledModelBackend) is this function.
     user = ModelBackend().authenticate(None, email=email, password=password)
     if not isinstance(user, User):
         sign_in_failed(account=email, client_address=client_address)
