@@ -52,8 +52,10 @@ ERROR_ANSWERS: dict[str, str] = {
     "404": "Nothing has this id, or the caller may not see it.",
     "404-page": "The page is past the last one.",
     "413": "The body is larger than the gateway accepts.",
+    "414": "The request line (path and query) is longer than the web server accepts.",
     "415": "The body is not JSON (send `Content-Type: application/json`).",
     "429": "Too many requests (the gateway's rate limit); retry after `Retry-After` seconds.",
+    "431": "A header field, or the headers together, are larger than the web server accepts.",
     "503": "A service or its database is unavailable for a moment; retry after `Retry-After` seconds.",
 }
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -140,9 +142,12 @@ class AutoSchema(openapi.AutoSchema):
         if self.method in BODY_METHODS:
             answers["413"] = ERROR_ANSWERS["413"]
             answers["415"] = ERROR_ANSWERS["415"]
+        # The web server itself (gunicorn, ops/gunicorn_worker.py) answers these for any operation.
+        answers["414"] = ERROR_ANSWERS["414"]
         answers["429"] = ERROR_ANSWERS["429"]
+        answers["431"] = ERROR_ANSWERS["431"]
         answers["503"] = ERROR_ANSWERS["503"]
-        return answers
+        return dict(sorted(answers.items()))
 
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
