@@ -18,7 +18,9 @@ def money(amount: Decimal) -> str:
 
 
 def to_minor_units(amount: Decimal) -> int:
-    """``amount`` in cents, as payment providers take it (``Decimal("19.99")`` -> ``1999``); refuses fractions of a cent."""
+    """``amount`` in cents, as payment providers take it (``Decimal("19.99")`` -> ``1999``).
+
+    A fraction of a cent is refused (ValueError), never rounded away."""
     cents = amount * 100
     if cents != cents.to_integral_value():
         raise ValueError(f"{amount} is not a whole number of cents")

@@ -1,8 +1,9 @@
 """An order's saga story across the services: each service's local part, merged, the step it waits on, one text.
 
 An order's saga is spread over five databases: the events about it in each outbox, where each
-consumer applied them (inbox), the messages a consumer gave up on (dead letters), the order and
-its history, the reservation and its ledger, the payment and its history. An operator needs it in one place, oldest first.
+consumer applied them (inbox), the messages a consumer gave up on (dead letters), the order and its
+history, the reservation and its ledger, the payment and its history. An operator needs it in one
+place, oldest first.
 
 - A domain service answers for its own tables with :func:`local_story` (``manage.py saga_story``,
   the gRPC ``SagaService``); its apps add what only they know with :func:`story_part`, and the

@@ -7,9 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from shared.env import env_int, env_str
 from shared.settings import service_settings
 
-globals().update(
-    service_settings("payment", apps=["payments"], base_dir=str(Path(__file__).resolve().parent.parent))
-)
+globals().update(service_settings("payment", apps=["payments"], base_dir=str(Path(__file__).resolve().parent.parent)))
 
 # Dotted paths of register(server) functions for run_grpc.
 GRPC_SERVICERS: list[str] = ["payments.grpc.register"]

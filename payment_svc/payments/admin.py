@@ -34,6 +34,8 @@ class PaymentAdmin(ReadOnlyAdmin[Payment]):
 class SandboxChargeAdmin(ReadOnlyAdmin[SandboxCharge]):
     """The sandbox provider's side: what it was asked, and what it answered."""
 
-    list_display = ["created_at", "operation", "reference", "payment_method", "amount_minor", "status", "decline_code", "calls"]  # fmt: skip
+    list_display = [
+        "created_at", "operation", "reference", "payment_method", "amount_minor", "status", "decline_code", "calls",
+    ]  # fmt: skip
     list_filter = ["operation", "status", "payment_method"]
     search_fields = ["=reference", "=idempotency_key", "=provider_id"]

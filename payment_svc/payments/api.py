@@ -26,4 +26,8 @@ class PaymentDetailApi(APIView):
         responses={200: PaymentOutput, 404: OpenApiResponse(description=f"{MISSING} (problem+json)")},
     )
     def get(self, request: Request, order_id: str) -> Response:
-        return Response(PaymentOutput(found_by_id(order_id, lambda parsed: payment_get_for_order(order_id=parsed), missing=MISSING)).data)
+        return Response(
+            PaymentOutput(
+                found_by_id(order_id, lambda parsed: payment_get_for_order(order_id=parsed), missing=MISSING)
+            ).data
+        )

@@ -62,9 +62,7 @@ class Payment(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["pending_step", "step_requested_at"], name="payment_pending_step")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=PaymentStatus.values), name="payment_status_known"
-            ),
+            models.CheckConstraint(condition=models.Q(status__in=PaymentStatus.values), name="payment_status_known"),
             models.CheckConstraint(
                 condition=models.Q(amount__isnull=True) | models.Q(amount__gt=0), name="payment_amount_positive"
             ),
@@ -90,6 +88,9 @@ class PaymentHistory(models.Model):
     class Meta:
         ordering = ["at", "id"]
         verbose_name_plural = "payment history"
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
 class SandboxCharge(models.Model):

@@ -24,7 +24,5 @@ def payment_part(*, order_id: uuid.UUID) -> dict[str, Any] | None:
         "failure_reason": payment.failure_reason,
         "attempts": payment.attempts,
         "pending_step": payment.pending_step,
-        "history": [
-            {"status": row.status, "note": row.note, "at": moment(row.at)} for row in payment.history.all()
-        ],
+        "history": [{"status": row.status, "note": row.note, "at": moment(row.at)} for row in payment.history.all()],
     }

@@ -262,7 +262,9 @@ def _record(payment: Payment, step: str, answer: Answer) -> None:
     metrics.count_step_on_commit(step=step, outcome=outcome)
     if answer.unavailable and step != Step.AUTHORIZE:
         # Capture, void and refund must happen: left pending, the periodic task tries again later.
-        logger.error("payment of order %s: %s failed after %d attempts; will retry", payment.order_id, step, answer.attempts)
+        logger.error(
+            "payment of order %s: %s failed after %d attempts; will retry", payment.order_id, step, answer.attempts
+        )
         payment.step_requested_at = timezone.now()
         _save(payment)
         return

@@ -217,7 +217,9 @@ def payment_part(*, events=(), inbox=(), payment=None):
 
 
 def reserved_story(*payment_parts):
-    return merge([order_part(events=[PLACED]), inventory_part(events=[RESERVED], inbox=[PLACED_APPLIED]), *payment_parts])
+    return merge(
+        [order_part(events=[PLACED]), inventory_part(events=[RESERVED], inbox=[PLACED_APPLIED]), *payment_parts]
+    )
 
 
 def test_a_reservation_not_applied_by_payment_resends_it_from_the_inventory_outbox():

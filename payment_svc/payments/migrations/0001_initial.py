@@ -7,72 +7,147 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='SandboxCharge',
+            name="SandboxCharge",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('idempotency_key', models.CharField(max_length=255, unique=True)),
-                ('operation', models.CharField(choices=[('authorize', 'Authorize'), ('capture', 'Capture'), ('void', 'Void'), ('refund', 'Refund')], max_length=16)),
-                ('reference', models.CharField(blank=True, max_length=255)),
-                ('payment_method', models.CharField(blank=True, max_length=255)),
-                ('provider_id', models.CharField(blank=True, max_length=64)),
-                ('amount_minor', models.BigIntegerField(default=0)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('status', models.CharField(blank=True, max_length=16)),
-                ('decline_code', models.CharField(blank=True, max_length=64)),
-                ('calls', models.PositiveIntegerField(default=0)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("idempotency_key", models.CharField(max_length=255, unique=True)),
+                (
+                    "operation",
+                    models.CharField(
+                        choices=[
+                            ("authorize", "Authorize"),
+                            ("capture", "Capture"),
+                            ("void", "Void"),
+                            ("refund", "Refund"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("reference", models.CharField(blank=True, max_length=255)),
+                ("payment_method", models.CharField(blank=True, max_length=255)),
+                ("provider_id", models.CharField(blank=True, max_length=64)),
+                ("amount_minor", models.BigIntegerField(default=0)),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("status", models.CharField(blank=True, max_length=16)),
+                ("decline_code", models.CharField(blank=True, max_length=64)),
+                ("calls", models.PositiveIntegerField(default=0)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['created_at', 'id'],
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
-                ('order_id', models.UUIDField(unique=True)),
-                ('customer_id', models.UUIDField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('requires_authorization', 'Requires Authorization'), ('authorized', 'Authorized'), ('captured', 'Captured'), ('refunded', 'Refunded'), ('voided', 'Voided'), ('failed', 'Failed')], default='requires_authorization', max_length=32)),
-                ('amount', models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
-                ('currency', models.CharField(blank=True, max_length=3)),
-                ('payment_method', models.CharField(blank=True, max_length=255)),
-                ('provider', models.CharField(blank=True, max_length=32)),
-                ('provider_id', models.CharField(blank=True, max_length=255)),
-                ('failure_reason', models.CharField(blank=True, max_length=255)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('stock_reserved', models.BooleanField(default=False)),
-                ('order_cancelled', models.BooleanField(default=False)),
-                ('pending_step', models.CharField(blank=True, choices=[('authorize', 'Authorize'), ('capture', 'Capture'), ('void', 'Void'), ('refund', 'Refund')], max_length=16)),
-                ('step_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now, editable=False)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ("id", models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ("order_id", models.UUIDField(unique=True)),
+                ("customer_id", models.UUIDField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requires_authorization", "Requires Authorization"),
+                            ("authorized", "Authorized"),
+                            ("captured", "Captured"),
+                            ("refunded", "Refunded"),
+                            ("voided", "Voided"),
+                            ("failed", "Failed"),
+                        ],
+                        default="requires_authorization",
+                        max_length=32,
+                    ),
+                ),
+                ("amount", models.DecimalField(blank=True, decimal_places=2, max_digits=12, null=True)),
+                ("currency", models.CharField(blank=True, max_length=3)),
+                ("payment_method", models.CharField(blank=True, max_length=255)),
+                ("provider", models.CharField(blank=True, max_length=32)),
+                ("provider_id", models.CharField(blank=True, max_length=255)),
+                ("failure_reason", models.CharField(blank=True, max_length=255)),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("stock_reserved", models.BooleanField(default=False)),
+                ("order_cancelled", models.BooleanField(default=False)),
+                (
+                    "pending_step",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("authorize", "Authorize"),
+                            ("capture", "Capture"),
+                            ("void", "Void"),
+                            ("refund", "Refund"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("step_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now, editable=False)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['-created_at'],
-                'indexes': [models.Index(fields=['pending_step', 'step_requested_at'], name='payment_pending_step')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('status__in', ['requires_authorization', 'authorized', 'captured', 'refunded', 'voided', 'failed'])), name='payment_status_known'), models.CheckConstraint(condition=models.Q(('amount__isnull', True), ('amount__gt', 0), _connector='OR'), name='payment_amount_positive'), models.CheckConstraint(condition=models.Q(('status__in', ['requires_authorization', 'voided']), ('amount__isnull', False), _connector='OR'), name='payment_amount_once_authorized')],
+                "ordering": ["-created_at"],
+                "indexes": [models.Index(fields=["pending_step", "step_requested_at"], name="payment_pending_step")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "status__in",
+                                ["requires_authorization", "authorized", "captured", "refunded", "voided", "failed"],
+                            )
+                        ),
+                        name="payment_status_known",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("amount__isnull", True), ("amount__gt", 0), _connector="OR"),
+                        name="payment_amount_positive",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("status__in", ["requires_authorization", "voided"]),
+                            ("amount__isnull", False),
+                            _connector="OR",
+                        ),
+                        name="payment_amount_once_authorized",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PaymentHistory',
+            name="PaymentHistory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('requires_authorization', 'Requires Authorization'), ('authorized', 'Authorized'), ('captured', 'Captured'), ('refunded', 'Refunded'), ('voided', 'Voided'), ('failed', 'Failed')], max_length=32)),
-                ('note', models.CharField(blank=True, max_length=255)),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='history', to='payments.payment')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("requires_authorization", "Requires Authorization"),
+                            ("authorized", "Authorized"),
+                            ("captured", "Captured"),
+                            ("refunded", "Refunded"),
+                            ("voided", "Voided"),
+                            ("failed", "Failed"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=255)),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="history", to="payments.payment"
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'payment history',
-                'ordering': ['at', 'id'],
+                "verbose_name_plural": "payment history",
+                "ordering": ["at", "id"],
             },
         ),
     ]

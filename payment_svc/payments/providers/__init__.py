@@ -18,7 +18,7 @@ def get_provider(name: str | None = None) -> PaymentProvider:
 
         return SandboxProvider()
     if chosen == "stripe":
-        from payments.providers.stripe import StripeProvider  # type: ignore[import-not-found,unused-ignore]
+        from payments.providers.stripe import StripeProvider  # type: ignore[import-not-found,import-untyped,unused-ignore]
 
         provider: PaymentProvider = StripeProvider()
         return provider

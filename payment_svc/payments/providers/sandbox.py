@@ -149,9 +149,8 @@ class SandboxProvider:
                 return "amount_too_large"
         if charge.operation == Step.VOID and (Step.CAPTURE in done or Step.VOID in done):
             return "payment_intent_unexpected_state"
-        if charge.operation == Step.REFUND:
-            if Step.CAPTURE not in done or Step.REFUND in done:
-                return "charge_not_refundable"
+        if charge.operation == Step.REFUND and (Step.CAPTURE not in done or Step.REFUND in done):
+            return "charge_not_refundable"
         return ""
 
 

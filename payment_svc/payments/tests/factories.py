@@ -9,13 +9,19 @@ from shared.events import Envelope
 
 
 def _event(event_type: str, order_id: uuid.UUID, source: str, **payload: object) -> Envelope:
-    envelope = Envelope(type=event_type, key=str(order_id), source=source, payload={"order_id": str(order_id), **payload})
+    envelope = Envelope(
+        type=event_type, key=str(order_id), source=source, payload={"order_id": str(order_id), **payload}
+    )
     envelope.validate()
     return envelope
 
 
 def order_placed(
-    order_id: uuid.UUID, *, total: Decimal = Decimal("25.00"), currency: str = "USD", payment_method: str = "pm_card_visa"
+    order_id: uuid.UUID,
+    *,
+    total: Decimal = Decimal("25.00"),
+    currency: str = "USD",
+    payment_method: str = "pm_card_visa",
 ) -> Envelope:
     return _event(
         "order.placed",

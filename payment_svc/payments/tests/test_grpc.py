@@ -31,7 +31,12 @@ def test_register_names_the_full_service():
 @pytest.mark.django_db(transaction=True)
 def test_get_payment_answers_the_payment_of_the_order(stub):
     payment = Payment.objects.create(
-        order_id=uuid.uuid4(), status="authorized", amount=Decimal("12.30"), currency="USD", provider="sandbox", attempts=2
+        order_id=uuid.uuid4(),
+        status="authorized",
+        amount=Decimal("12.30"),
+        currency="USD",
+        provider="sandbox",
+        attempts=2,
     )
     answer = stub.GetPayment(payment_pb2.GetPaymentRequest(order_id=str(payment.order_id)), timeout=5)
     assert (answer.order_id, answer.status, answer.amount, answer.currency, answer.provider, answer.attempts) == (

@@ -119,7 +119,9 @@ def test_a_crash_between_the_call_and_its_record_charges_once(monkeypatch):
     assert authorizations_for(str(order_id)) == 1
     assert payment_of(order_id).status == "requires_authorization"
 
-    Payment.objects.filter(order_id=order_id).update(step_requested_at=payment_of(order_id).created_at - timedelta(minutes=1))
+    Payment.objects.filter(order_id=order_id).update(
+        step_requested_at=payment_of(order_id).created_at - timedelta(minutes=1)
+    )
     assert payment_retry_pending(older_than=timedelta(seconds=5)) == 1
 
     assert payment_of(order_id).status == "authorized"
@@ -185,7 +187,11 @@ def test_shipped_captures_and_refund_requested_refunds():
     assert payment_of(order_id).status == "refunded"
     assert payloads("payment.refunded") == [{"order_id": str(order_id), "amount": "30.00", "currency": "USD"}]
     assert history(order_id) == ["requires_authorization", "authorized", "captured", "refunded"]
-    keys = set(SandboxCharge.objects.filter(provider_id=payment_of(order_id).provider_id).values_list("idempotency_key", flat=True))
+    keys = set(
+        SandboxCharge.objects.filter(provider_id=payment_of(order_id).provider_id).values_list(
+            "idempotency_key", flat=True
+        )
+    )
     assert keys == {f"{order_id}:authorize", f"{order_id}:capture", f"{order_id}:refund"}
 
 
@@ -210,7 +216,11 @@ def test_a_cancellation_while_authorizing_voids_once_authorized():
     apply(inventory_reserved(order_id))  # the authorization is pending ...
     apply(order_cancelled(order_id))  # ... when the order is cancelled
     payment = payment_of(order_id)
-    assert (payment.status, payment.pending_step, payment.order_cancelled) == ("requires_authorization", "authorize", True)
+    assert (payment.status, payment.pending_step, payment.order_cancelled) == (
+        "requires_authorization",
+        "authorize",
+        True,
+    )
 
     payment_advance(order_id=order_id)  # cancelled before the call: no call at all
     assert payment_of(order_id).status == "voided"
@@ -238,7 +248,11 @@ def test_an_authorization_recorded_after_a_cancellation_is_voided(django_capture
 
 def test_shipping_an_unauthorized_order_captures_nothing():
     order_id = uuid.uuid4()
-    run(order_placed(order_id, payment_method="pm_card_chargeDeclined"), inventory_reserved(order_id), order_shipped(order_id))
+    run(
+        order_placed(order_id, payment_method="pm_card_chargeDeclined"),
+        inventory_reserved(order_id),
+        order_shipped(order_id),
+    )
     assert payment_of(order_id).status == "failed"
     assert not SandboxCharge.objects.filter(operation="capture").exists()
 
@@ -277,4 +291,4 @@ def test_every_status_change_is_announced_on_the_payments_topic():
     order_id = uuid.uuid4()
     run(order_placed(order_id), inventory_reserved(order_id), order_shipped(order_id))
     assert set(OutboxEvent.objects.values_list("topic", "key")) == {("payments", str(order_id))}
-    assert PaymentStatus.CAPTURED == payment_of(order_id).status
+    assert payment_of(order_id).status == PaymentStatus.CAPTURED

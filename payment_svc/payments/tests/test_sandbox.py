@@ -70,7 +70,10 @@ def test_the_flaky_card_times_out_on_the_first_call_of_each_key_then_succeeds():
     provider = SandboxProvider()
     with pytest.raises(ProviderTimeout):
         provider.capture(provider_id=payment.provider_id, amount_minor=2500, idempotency_key="order-1:capture")
-    assert provider.capture(provider_id=payment.provider_id, amount_minor=2500, idempotency_key="order-1:capture").status == "captured"
+    assert (
+        provider.capture(provider_id=payment.provider_id, amount_minor=2500, idempotency_key="order-1:capture").status
+        == "captured"
+    )
     assert authorizations_for("order-1") == 1
 
 

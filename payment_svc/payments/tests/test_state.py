@@ -34,5 +34,7 @@ def test_final_statuses_go_nowhere(final):
 
 
 def test_a_refused_transition_says_what_is_possible():
-    with pytest.raises(IllegalTransition, match="captured cannot become voided; from captured it can only become refunded"):
+    with pytest.raises(
+        IllegalTransition, match="captured cannot become voided; from captured it can only become refunded"
+    ):
         check_transition(current=S.CAPTURED, to=S.VOIDED)
