@@ -13,7 +13,7 @@ It keeps its own record of calls (:class:`~payments.models.SandboxCharge`, one r
 in the payment database), as a real provider does on its side: a repeated key gets the first answer,
 and tests count authorizations there to prove an order was charged once. Its writes commit on their
 own, so callers must not call it inside a transaction they may roll back (the payment service never
-does: provider calls happen between transactions). ``PAYMENT_SANDBOX_LATENCY_MS`` adds a pretend delay.
+does: provider calls happen between transactions). ``PAYMENT_SANDBOX_LATENCY_MS`` delays each answer.
 """
 
 from __future__ import annotations
@@ -89,10 +89,11 @@ class SandboxProvider:
         return self._answer(key, call)
 
     def _answer(self, key: str, call: _Call) -> ProviderPayment:
-        """Answers ``call`` once per key: a repeated key gets the first answer (or times out again, if it did)."""
-        latency_ms = settings.PAYMENT_SANDBOX_LATENCY_MS
-        if latency_ms > 0:
-            time.sleep(latency_ms / 1000)
+        """Answers ``call`` once per key: a repeated key gets the first answer (or times out again, if it did).
+
+        The answer is recorded at once and reaches the caller ``PAYMENT_SANDBOX_LATENCY_MS`` later: the window
+        in which a caller that dies has been charged without knowing it (what idempotency keys are for).
+        """
         with transaction.atomic():
             charge, _ = SandboxCharge.objects.select_for_update().get_or_create(
                 idempotency_key=key,
@@ -111,6 +112,9 @@ class SandboxProvider:
             if not charge.status and not charge.decline_code:
                 self._decide(charge)
             charge.save()
+        latency_ms = settings.PAYMENT_SANDBOX_LATENCY_MS
+        if latency_ms > 0:
+            time.sleep(latency_ms / 1000)
         if charge.status:
             return ProviderPayment(charge.provider_id, charge.status, charge.amount_minor, charge.currency)
         if charge.decline_code:

@@ -111,12 +111,15 @@ def test_an_unknown_payment_cannot_be_captured():
     assert declined.value.code == "resource_missing"
 
 
-def test_latency_is_injectable(monkeypatch):
-    slept = []
-    monkeypatch.setattr("payments.providers.sandbox.time.sleep", slept.append)
+def test_latency_is_injectable_and_comes_after_the_charge_is_recorded(monkeypatch):
+    recorded_when_sleeping = []
+    monkeypatch.setattr(
+        "payments.providers.sandbox.time.sleep",
+        lambda seconds: recorded_when_sleeping.append((seconds, authorizations_for("order-1"))),
+    )
     with override_settings(PAYMENT_SANDBOX_LATENCY_MS=250):
         authorize("pm_card_visa")
-    assert slept == [0.25]
+    assert recorded_when_sleeping == [(0.25, 1)]
 
 
 def test_the_provider_is_chosen_by_setting():
