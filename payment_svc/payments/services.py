@@ -198,11 +198,10 @@ def payment_advance(*, order_id: UUID, provider: PaymentProvider | None = None) 
         return payment
     step = payment.pending_step
     if step == Step.AUTHORIZE and payment.order_cancelled:
-        answer = Answer(attempts=0)  # cancelled before the call: no call, nothing held
-    else:
-        chosen = provider or get_provider()
-        answer = call_with_retries(lambda: _call(chosen, payment, step))
-        payment.provider = chosen.name
+        return _drop_authorization(payment)
+    chosen = provider or get_provider()
+    answer = call_with_retries(lambda: _call(chosen, payment, step))
+    payment.provider = chosen.name
     with transaction.atomic():
         current = Payment.objects.select_for_update().get(pk=payment.pk)
         if current.pending_step != step:
@@ -210,6 +209,16 @@ def payment_advance(*, order_id: UUID, provider: PaymentProvider | None = None) 
         current.attempts += answer.attempts
         current.provider = current.provider or payment.provider
         _record(current, step, answer)
+    return current
+
+
+def _drop_authorization(payment: Payment) -> Payment:
+    """The order was cancelled before its authorization was called for: no call, nothing held."""
+    with transaction.atomic():
+        current = Payment.objects.select_for_update().get(pk=payment.pk)
+        if current.pending_step == Step.AUTHORIZE:
+            current.pending_step = ""
+            _transition(current, PaymentStatus.VOIDED, note="order cancelled before authorization")
     return current
 
 
@@ -254,10 +263,6 @@ def _call(provider: PaymentProvider, payment: Payment, step: str) -> ProviderPay
 
 def _record(payment: Payment, step: str, answer: Answer) -> None:
     """Records the answer to ``step`` (the caller holds the payment's row lock, in its transaction)."""
-    if step == Step.AUTHORIZE and answer.attempts == 0:
-        payment.pending_step = ""
-        _transition(payment, PaymentStatus.VOIDED, note="order cancelled before authorization")
-        return
     outcome = "succeeded" if answer.payment else "declined" if answer.declined else "unavailable"
     metrics.count_step_on_commit(step=step, outcome=outcome)
     if answer.unavailable and step != Step.AUTHORIZE:
