@@ -148,7 +148,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID}, {"reason": TEXT}),
-        "An order was cancelled; inventory releases what it reserved.",
+        "An order was cancelled; inventory releases what it reserved; payment voids its authorization (or never "
+        "authorizes).",
     ),
     EventType(
         "order.confirmed",
@@ -170,7 +171,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
-        "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf).",
+        "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf); "
+        "payment captures the authorized amount.",
     ),
     EventType(
         "order.status_changed",
