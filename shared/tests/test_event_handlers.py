@@ -72,10 +72,18 @@ def test_every_event_but_the_status_trail_has_a_consumer_and_ping_reaches_every_
     """Consumers come from each service's registered handlers (a process per service), not from a list."""
     consumers = {event.name: event_catalog.consumers_of(event) for event in EVENT_TYPES}
     assert consumers["inventory.released"] == []
-    assert consumers["user.tokens_revoked"] == ["gateway", "inventory", "order", "product"]  # not its issuer
-    assert consumers[PING] == ["gateway", "inventory", "order", "product"]  # user consumes no topic
+    assert consumers["user.tokens_revoked"] == ["gateway", "inventory", "order", "payment", "product"]  # not its issuer
+    assert consumers[PING] == ["gateway", "inventory", "order", "payment", "product"]  # user consumes no topic
+    assert consumers["inventory.reserved"] == ["order", "payment"]
+    assert consumers["order.refund_requested"] == ["payment"]
+    # The payment.* events have no consumer until the order service applies them (issue 13, its order side).
     assert [name for name, services in consumers.items() if not services] == [
         "order.confirmed",
         "order.status_changed",
+        "payment.authorized",
+        "payment.failed",
+        "payment.captured",
+        "payment.voided",
+        "payment.refunded",
         "inventory.released",
     ]
