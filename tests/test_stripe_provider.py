@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -249,6 +251,40 @@ def test_a_provider_that_never_answers_times_out_within_the_timeout():
 
         with pytest.raises(ProviderTimeout):
             authorize(provider)
+
+
+def test_with_no_arguments_it_is_configured_by_django_settings(mock):
+    """As the payment service builds it (``PAYMENT_PROVIDER=stripe``): key and base from the settings."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from django.conf import settings
+        settings.configure(STRIPE_API_KEY={stripe_mock.API_KEY!r}, STRIPE_API_BASE={mock.api_base!r})
+        sys.path.insert(0, {str(REPO_ROOT / "payment_svc")!r})
+        from payments.providers.stripe import StripeProvider
+        payment = StripeProvider().authorize(
+            amount_minor=4200, currency="eur", payment_method="pm_card_visa", idempotency_key="o-9:authorize",
+            reference="o-9",
+        )
+        print(payment.status, payment.amount_minor, payment.currency)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["authorized", "4200", "eur"]
+
+
+def test_with_no_key_in_the_settings_it_says_which_setting_to_set():
+    script = (
+        "from django.conf import settings; settings.configure()\n"
+        f"import sys; sys.path.insert(0, {str(REPO_ROOT / 'payment_svc')!r})\n"
+        "from payments.providers.stripe import StripeProvider; StripeProvider.from_settings()"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+
+    assert done.returncode != 0
+    assert "STRIPE_API_KEY is empty" in done.stderr
 
 
 def test_an_empty_api_key_is_refused_at_construction():

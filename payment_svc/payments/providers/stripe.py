@@ -33,31 +33,36 @@ class StripeProvider:
     def __init__(
         self,
         *,
-        api_key: str,
+        api_key: str | None = None,
         api_base: str | None = None,
-        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        timeout: float | None = None,
         http_client: stripe.HTTPClient | None = None,
     ) -> None:
-        """``timeout`` (seconds) bounds each request; ``http_client`` replaces the SDK's requests-based one."""
+        """Given no ``api_key``, the key, the base and the timeout come from Django's settings.
+
+        Those are ``STRIPE_API_KEY``, ``STRIPE_API_BASE`` (stripe-mock's address, a proxy's) and
+        ``STRIPE_TIMEOUT`` (seconds per request, default 10). ``http_client`` replaces the SDK's
+        requests-based client (and with it ``timeout``).
+        """
+        if api_key is None:
+            from django.conf import settings
+
+            api_key = getattr(settings, "STRIPE_API_KEY", "")
+            api_base = api_base or getattr(settings, "STRIPE_API_BASE", None) or None
+            timeout = timeout or getattr(settings, "STRIPE_TIMEOUT", None)
         if not api_key:
             raise ValueError("STRIPE_API_KEY is empty: set it to a Stripe secret key (sk_test_... or sk_live_...).")
         self.client = stripe.StripeClient(
             api_key,
             base_addresses={"api": api_base} if api_base else None,
-            http_client=http_client or stripe.RequestsClient(timeout=timeout),
+            http_client=http_client or stripe.RequestsClient(timeout=timeout or DEFAULT_TIMEOUT_SECONDS),
             max_network_retries=0,
         )
 
     @classmethod
     def from_settings(cls) -> StripeProvider:
         """The provider Django's settings describe: ``STRIPE_API_KEY``, ``STRIPE_API_BASE``, ``STRIPE_TIMEOUT``."""
-        from django.conf import settings
-
-        return cls(
-            api_key=getattr(settings, "STRIPE_API_KEY", ""),
-            api_base=getattr(settings, "STRIPE_API_BASE", None) or None,
-            timeout=getattr(settings, "STRIPE_TIMEOUT", DEFAULT_TIMEOUT_SECONDS),
-        )
+        return cls()
 
     def authorize(
         self, *, amount_minor: int, currency: str, payment_method: str, idempotency_key: str, reference: str
