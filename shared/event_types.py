@@ -25,7 +25,12 @@ TEXT: Schema = {"type": "string"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 QUANTITY: Schema = {"type": "integer", "minimum": 1, "maximum": 1000}
 ROLE: Schema = {"enum": ["customer", "staff"]}
-ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled"]}
+ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled", "refunded"]}
+PAYMENT_METHOD: Schema = {
+    "type": "string",
+    "pattern": r"^pm_[A-Za-z0-9_]{1,64}$",
+    "description": "a payment provider's token, e.g. pm_card_visa; never card details",
+}
 
 
 def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
@@ -137,9 +142,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
                 "lines": array_of(ORDER_LINE, min_items=1),
                 "total": MONEY,
                 "currency": CURRENCY,
+                "payment_method": PAYMENT_METHOD,
             }
         ),
-        "A customer placed an order; inventory reserves every line or none.",
+        "A customer placed an order; inventory reserves every line or none, and payment keeps the total, "
+        "currency and payment method to authorize once the stock is reserved.",
     ),
     EventType(
         "order.cancelled",
@@ -181,6 +188,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "Any order status transition, with who made it.",
     ),
     EventType(
+        "order.refund_requested",
+        1,
+        "orders",
+        record({"order_id": UUID}),
+        "Staff asked to refund a delivered order; payment refunds what it captured.",
+    ),
+    EventType(
         "inventory.reserved",
         1,
         "inventory",
@@ -216,6 +230,41 @@ EVENT_TYPES: tuple[EventType, ...] = (
             }
         ),
         "A product's stock levels changed; stock_version orders the updates of one product.",
+    ),
+    EventType(
+        "payment.authorized",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY, "provider": TEXT}),
+        "The order's total is authorized (held, not yet charged); the order is confirmed.",
+    ),
+    EventType(
+        "payment.failed",
+        1,
+        "payments",
+        record({"order_id": UUID, "reason": TEXT}),
+        "The payment could not be authorized (declined, or the provider unavailable); the order is rejected.",
+    ),
+    EventType(
+        "payment.captured",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY}),
+        "The authorized amount was charged (the order shipped).",
+    ),
+    EventType(
+        "payment.voided",
+        1,
+        "payments",
+        record({"order_id": UUID}),
+        "The authorization was released without charging (the order was cancelled).",
+    ),
+    EventType(
+        "payment.refunded",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY}),
+        "The captured amount was paid back; the order is refunded.",
     ),
 )
 

@@ -80,5 +80,5 @@ ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *DOMAIN_SERVICES)
 BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in ALL_SERVICES}
 
 # Kafka topics, one per aggregate; the message key is the aggregate id.
-TOPICS: tuple[str, ...] = ("users", "products", "orders", "inventory")
+TOPICS: tuple[str, ...] = ("users", "products", "orders", "inventory", "payments")
 TOPIC_PARTITIONS = 6
