@@ -160,15 +160,15 @@ EVENT_TYPES: tuple[EventType, ...] = (
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID}),
-        "Stock was reserved for every line.",
+        "Stock was reserved for every line and the payment authorized.",
     ),
     EventType(
         "order.rejected",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
-        "The order could not be fulfilled (short of stock, or timed out while pending); inventory releases "
-        "whatever it reserved for it, which is nothing unless the reservation crossed the timeout.",
+        "The order could not be fulfilled (short of stock, payment declined, or timed out while pending); "
+        "inventory releases whatever it reserved for it (nothing when it was short).",
     ),
     EventType(
         "order.shipped",
