@@ -25,7 +25,12 @@ TEXT: Schema = {"type": "string"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 QUANTITY: Schema = {"type": "integer", "minimum": 1, "maximum": 1000}
 ROLE: Schema = {"enum": ["customer", "staff"]}
-ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled"]}
+ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled", "refunded"]}
+PAYMENT_METHOD: Schema = {
+    "type": "string",
+    "pattern": r"^pm_[A-Za-z0-9_]{1,64}$",
+    "description": "a payment provider's token, e.g. pm_card_visa; never card details",
+}
 
 
 def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
@@ -137,11 +142,11 @@ EVENT_TYPES: tuple[EventType, ...] = (
                 "lines": array_of(ORDER_LINE, min_items=1),
                 "total": MONEY,
                 "currency": CURRENCY,
-            },
-            {"payment_method": TEXT},
+                "payment_method": PAYMENT_METHOD,
+            }
         ),
-        "A customer placed an order; inventory reserves every line or none; payment keeps the total, currency "
-        "and payment_method (a provider token) to authorize once the stock is reserved.",
+        "A customer placed an order; inventory reserves every line or none, and payment keeps the total, "
+        "currency and payment method to authorize once the stock is reserved.",
     ),
     EventType(
         "order.cancelled",
@@ -156,15 +161,15 @@ EVENT_TYPES: tuple[EventType, ...] = (
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID}),
-        "Stock was reserved for every line.",
+        "Stock was reserved for every line and the payment authorized.",
     ),
     EventType(
         "order.rejected",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
-        "The order could not be fulfilled (short of stock, or timed out while pending); inventory releases "
-        "whatever it reserved for it, which is nothing unless the reservation crossed the timeout.",
+        "The order could not be fulfilled (short of stock, payment declined, or timed out while pending); "
+        "inventory releases whatever it reserved for it (nothing when it was short).",
     ),
     EventType(
         "order.shipped",

@@ -59,10 +59,17 @@ def customer(stack: Stack) -> dict[str, str]:
     return sign_in(stack, email, PASSWORD)
 
 
-def place(stack: Stack, headers: dict[str, str], items: list[dict], key: str | None = None) -> httpx.Response:
+def place(
+    stack: Stack,
+    headers: dict[str, str],
+    items: list[dict],
+    key: str | None = None,
+    payment_method: str = "pm_card_visa",
+) -> httpx.Response:
+    """Places an order through the gateway, paid with the sandbox's card that always succeeds by default."""
     return httpx.post(
         stack.url("gateway", "/api/v1/orders"),
-        json={"items": items},
+        json={"items": items, "payment_method": payment_method},
         headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
         timeout=30,
     )

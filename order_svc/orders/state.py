@@ -5,8 +5,11 @@
     pending -> confirmed | rejected | cancelled
     confirmed -> shipped | cancelled
     shipped -> delivered
+    delivered -> refunded
 
-``rejected``, ``delivered`` and ``cancelled`` are final.
+A pending order is confirmed when its payment is authorized (its stock is reserved before that),
+and rejected when the stock is short or the payment fails. ``rejected``, ``cancelled`` and
+``refunded`` are final; a delivered order becomes refunded only when the payment service refunded it.
 """
 
 from __future__ import annotations
@@ -21,8 +24,9 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
     OrderStatus.CONFIRMED: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
     OrderStatus.REJECTED: frozenset(),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
 
 

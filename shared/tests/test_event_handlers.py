@@ -65,7 +65,7 @@ def test_the_consumer_reads_the_topics_of_the_events_it_handles():
     own.handles("product.created")(lambda envelope: None)
     own.handles("order.placed")(lambda envelope: None)
     assert own.topics() == ["orders", "products"]
-    assert HANDLERS.topics() == ["inventory", "users"]  # this (order) process's consumer
+    assert HANDLERS.topics() == ["inventory", "payments", "users"]  # this (order) process's consumer
 
 
 def test_every_event_but_the_status_trail_has_a_consumer_and_ping_reaches_every_consumer():
@@ -76,14 +76,8 @@ def test_every_event_but_the_status_trail_has_a_consumer_and_ping_reaches_every_
     assert consumers[PING] == ["gateway", "inventory", "order", "payment", "product"]  # user consumes no topic
     assert consumers["inventory.reserved"] == ["order", "payment"]
     assert consumers["order.refund_requested"] == ["payment"]
-    # The payment.* events have no consumer until the order service applies them (issue 13, its order side).
     assert [name for name, services in consumers.items() if not services] == [
         "order.confirmed",
         "order.status_changed",
-        "payment.authorized",
-        "payment.failed",
-        "payment.captured",
-        "payment.voided",
-        "payment.refunded",
         "inventory.released",
     ]

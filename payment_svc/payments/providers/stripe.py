@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import stripe
+
 from payments.providers.base import PaymentDeclined, ProviderError, ProviderPayment, ProviderTimeout
 
 T = TypeVar("T")
