@@ -18,6 +18,13 @@ if PAYMENT_PROVIDER not in {"sandbox", "stripe"}:
     raise ImproperlyConfigured(f"PAYMENT_PROVIDER must be sandbox or stripe (got {PAYMENT_PROVIDER!r}).")
 # Calls per provider step before the payment gives up (a failed authorization: "provider unavailable"),
 # and the pause before the first retry, doubled before each next one.
+# PAYMENT_PROVIDER=stripe (payments.providers.stripe): the secret key, and stripe-mock's or a proxy's address.
+STRIPE_API_KEY: str = env_str("STRIPE_API_KEY", "")
+STRIPE_API_BASE: str = env_str("STRIPE_API_BASE", "")
+STRIPE_TIMEOUT: int = env_int("STRIPE_TIMEOUT", 10)  # seconds per request
+if PAYMENT_PROVIDER == "stripe" and not STRIPE_API_KEY:
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_API_KEY (sk_test_... or sk_live_...).")
+
 PAYMENT_PROVIDER_ATTEMPTS: int = env_int("PAYMENT_PROVIDER_ATTEMPTS", 3)
 PAYMENT_PROVIDER_BACKOFF_MS: int = env_int("PAYMENT_PROVIDER_BACKOFF_MS", 200)
 if not 1 <= PAYMENT_PROVIDER_ATTEMPTS <= 10:

@@ -12,6 +12,7 @@ from uuid import UUID
 from payments.services import (
     payment_note_order,
     payment_note_order_cancelled,
+    payment_note_order_rejected,
     payment_note_stock_reserved,
     payment_request_capture,
     payment_request_refund,
@@ -34,6 +35,11 @@ def on_order_placed(envelope: Envelope) -> None:
 @handles("inventory.reserved")
 def on_inventory_reserved(envelope: Envelope) -> None:
     payment_note_stock_reserved(order_id=UUID(envelope.payload["order_id"]))
+
+
+@handles("order.rejected")
+def on_order_rejected(envelope: Envelope) -> None:
+    payment_note_order_rejected(order_id=UUID(envelope.payload["order_id"]))
 
 
 @handles("order.cancelled")

@@ -100,6 +100,21 @@ def payment_note_order_cancelled(*, order_id: UUID) -> Payment:
     return payment
 
 
+def payment_note_order_rejected(*, order_id: UUID) -> Payment:
+    """The order was rejected (no stock, payment failed, or it timed out waiting): never authorize after
+    this, and void an authorization that came too late (recorded or still in flight, as for a cancel).
+
+    Unlike a cancel, a payment that was never authorized stays as it is: nothing was asked of the provider.
+    """
+    with transaction.atomic():
+        payment = _lock(order_id)
+        payment.order_cancelled = True
+        _save(payment)
+        if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
+            _request_step(payment, Step.VOID)
+    return payment
+
+
 def payment_request_capture(*, order_id: UUID) -> Payment:
     """The order shipped: capture the authorized amount."""
     with transaction.atomic():

@@ -43,6 +43,10 @@ def order_cancelled(order_id: uuid.UUID) -> Envelope:
     return _event("order.cancelled", order_id, "order", customer_id=str(uuid.uuid4()))
 
 
+def order_rejected(order_id: uuid.UUID, reason: str = "timed out waiting for payment authorization") -> Envelope:
+    return _event("order.rejected", order_id, "order", customer_id=str(uuid.uuid4()), reason=reason)
+
+
 def order_shipped(order_id: uuid.UUID) -> Envelope:
     return _event(
         "order.shipped", order_id, "order", customer_id=str(uuid.uuid4()),

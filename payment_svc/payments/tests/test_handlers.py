@@ -20,6 +20,7 @@ from payments.tests.factories import (
     order_cancelled,
     order_placed,
     order_refund_requested,
+    order_rejected,
     order_shipped,
 )
 from payments.tests.helpers import apply, apply_committed
@@ -200,6 +201,21 @@ def test_cancelling_an_authorized_order_voids_it():
     run(order_placed(order_id), inventory_reserved(order_id), order_cancelled(order_id))
     assert payment_of(order_id).status == "voided"
     assert published_types() == ["payment.authorized", "payment.voided"]
+
+
+def test_an_authorization_that_comes_after_the_order_was_rejected_is_voided():
+    order_id = uuid.uuid4()
+    run(order_placed(order_id), inventory_reserved(order_id), order_rejected(order_id))
+    assert payment_of(order_id).status == "voided"
+    assert published_types() == ["payment.authorized", "payment.voided"]
+
+
+def test_an_order_rejected_before_authorization_is_never_authorized_and_its_payment_left_as_it_is():
+    order_id = uuid.uuid4()
+    run(order_placed(order_id), order_rejected(order_id, "not enough stock"), inventory_reserved(order_id))
+    assert payment_of(order_id).status == "requires_authorization"
+    assert authorizations_for(str(order_id)) == 0
+    assert published_types() == []
 
 
 def test_cancelling_before_authorization_means_never_authorizing():
