@@ -18,10 +18,11 @@ import psycopg
 import pytest
 from confluent_kafka import Producer
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ops.browser import ensure_chromium
@@ -81,6 +82,17 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     return path
 
 
+def gone(element: WebElement) -> bool:
+    """True once ``element``'s page was replaced. Selenium's ``staleness_of`` knows only the stale-element
+    error; while the page navigates, Chromium may answer "Node with given id does not belong to the
+    document" instead, which means the same."""
+    try:
+        element.is_enabled()
+    except WebDriverException:  # StaleElementReferenceException is one of these
+        return True
+    return False
+
+
 def admin_sign_in(driver: WebDriver, stack: Stack, service: str, email: str, password: str) -> None:
     """Fills in and submits ``service``'s admin login form, as a person would."""
     driver.get(stack.url(service, "/admin/login/?next=/admin/"))
@@ -89,7 +101,7 @@ def admin_sign_in(driver: WebDriver, stack: Stack, service: str, email: str, pas
     submit = driver.find_element(By.CSS_SELECTOR, "input[type=submit]")
     submit.click()
     # click() may return before the browser has left the login page: wait for the answer's page.
-    WebDriverWait(driver, 30).until(staleness_of(submit))
+    WebDriverWait(driver, 30).until(lambda _: gone(submit))
 
 
 def signed_in(driver: WebDriver) -> bool:
