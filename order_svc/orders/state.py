@@ -18,6 +18,7 @@ from collections.abc import Mapping
 
 from orders.errors import IllegalTransition
 from orders.models import OrderStatus
+from shared.transitions import Transitions
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.CONFIRMED, OrderStatus.REJECTED, OrderStatus.CANCELLED}),
@@ -30,19 +31,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 
 
-def allowed_next(status: str) -> frozenset[str]:
-    """The statuses an order in ``status`` may move to (none for a final status)."""
-    return TRANSITIONS.get(status, frozenset())
-
-
-def can_transition(*, current: str, to: str) -> bool:
-    return to in allowed_next(current)
-
-
-def check_transition(*, current: str, to: str) -> None:
-    """Raises :class:`~orders.errors.IllegalTransition` (409) unless ``current -> to`` is allowed."""
-    if can_transition(current=current, to=to):
-        return
-    options = sorted(allowed_next(current))
-    then = f"from {current} it can only become {' or '.join(options)}" if options else f"{current} is final"
-    raise IllegalTransition(f"An order that is {current} cannot become {to}; {then}.")
+MACHINE = Transitions(TRANSITIONS, noun="An order", error=IllegalTransition)
+allowed_next = MACHINE.allowed_next
+can_transition = MACHINE.can
+check_transition = MACHINE.check  # raises IllegalTransition (409) unless current -> to is allowed

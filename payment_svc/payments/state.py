@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 from payments.errors import IllegalTransition
 from payments.models import PaymentStatus
+from shared.transitions import Transitions
 
 TRANSITIONS: Mapping[str, frozenset[str]] = {
     PaymentStatus.REQUIRES_AUTHORIZATION: frozenset(
@@ -29,19 +30,7 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 }
 
 
-def allowed_next(status: str) -> frozenset[str]:
-    """The statuses a payment in ``status`` may move to (none for a final status)."""
-    return TRANSITIONS.get(status, frozenset())
-
-
-def can_transition(*, current: str, to: str) -> bool:
-    return to in allowed_next(current)
-
-
-def check_transition(*, current: str, to: str) -> None:
-    """Raises :class:`~payments.errors.IllegalTransition` unless ``current -> to`` is allowed."""
-    if can_transition(current=current, to=to):
-        return
-    options = sorted(allowed_next(current))
-    then = f"from {current} it can only become {' or '.join(options)}" if options else f"{current} is final"
-    raise IllegalTransition(f"A payment that is {current} cannot become {to}; {then}.")
+MACHINE = Transitions(TRANSITIONS, noun="A payment", error=IllegalTransition)
+allowed_next = MACHINE.allowed_next
+can_transition = MACHINE.can
+check_transition = MACHINE.check  # raises IllegalTransition (409) unless current -> to is allowed
