@@ -86,6 +86,7 @@ class Sample(StrictInput):
     price = serializers.DecimalField(max_digits=6, decimal_places=2, required=False)
     ref = serializers.UUIDField(required=False)
     note = serializers.CharField(required=False, allow_null=True)
+    name = serializers.CharField(required=False, max_length=5)
 
 
 @pytest.mark.parametrize(
@@ -122,6 +123,17 @@ def test_strict_input_takes_values_of_the_field_type_and_null_where_allowed():
     )
 
     assert data.is_valid(), data.errors
+
+
+def test_strict_input_measures_max_length_as_sent_not_after_trimming_whitespace():
+    """Schemathesis found it: DRF measured "\\t" + 150 characters after trimming, past the schema's maxLength."""
+    too_long = Sample(data={"text": "x", "name": "\tabcde"})
+    fits = Sample(data={"text": "x", "name": " abc "})
+
+    assert not too_long.is_valid()
+    assert too_long.errors["name"] == ["Ensure this field has no more than 5 characters."]
+    assert fits.is_valid(), fits.errors
+    assert fits.validated_data["name"] == "abc"
 
 
 @pytest.mark.django_db
