@@ -140,8 +140,10 @@ def sign_in_wait(*, account: str, client_address: str) -> int:
     """
     pair, per_account, client = (peek(key, limit) for key, limit in _sign_in_buckets(account, client_address))
     waits = [decision.retry_after for decision in (pair, client) if not decision.allowed]
-    if not _known_client(account, client_address):
-        waits.append(account_delay(per_account=per_account))
+    delay = account_delay(per_account=per_account)
+    # Only an account under attack has a delay; only then is the address looked up among the known ones.
+    if delay and not _known_client(account, client_address):
+        waits.append(delay)
     return max([0, *waits])
 
 

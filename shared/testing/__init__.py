@@ -24,3 +24,21 @@ def wait_until(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
         time.sleep(interval)
+
+
+class FailingFirst:
+    """Stands in for ``real``: raises each of ``failures`` in turn, then calls ``real``; ``calls`` counts every call.
+
+    For tests of outages: ``mock.patch.object(module, "name", FailingFirst(module.name, [error] * 3))``.
+    """
+
+    def __init__(self, real: Callable[..., T], failures: list[BaseException]) -> None:
+        self.real = real
+        self.failures = list(failures)
+        self.calls = 0
+
+    def __call__(self, *args: object, **kwargs: object) -> object:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return self.real(*args, **kwargs)

@@ -84,3 +84,14 @@ def _hs256(payload: dict[str, Any], secret: bytes, kid: str) -> str:
     signing_input = b".".join(segments)
     signature = hmac.new(secret, signing_input, hashlib.sha256).digest()
     return b".".join([*segments, jwt.utils.base64url_encode(signature)]).decode()
+
+
+def refused(raw: str) -> bool:
+    """Whether this service's token check (:func:`shared.jwt_auth.verify_access_token`) refuses ``raw``."""
+    from shared.jwt_auth import InvalidToken, verify_access_token
+
+    try:
+        verify_access_token(raw)
+    except InvalidToken:
+        return True
+    return False

@@ -24,7 +24,7 @@ from shared.kafka import consumer_group, make_producer, topic_name
 from shared.loops import StopSignal
 from shared.models import DeadLetter, OutboxEvent, ProcessedEvent
 from shared.relay import OutboxRelay
-from shared.testing import wait_until
+from shared.testing import FailingFirst, wait_until
 from shared.tests import effects
 from shared.tests.conftest import database_url, effect_rows
 from shared.tests.effects import flaky_failures, released
@@ -229,15 +229,9 @@ def test_a_database_outage_is_waited_out_without_counting_as_handler_attempts(is
     """Four outage retries, then one handler failure, with max_attempts=2: applied, not dead-lettered."""
     from shared import consumer
 
-    real_apply = consumer.apply_event
-    failures = iter([OperationalError("server closed the connection")] * 4 + [RuntimeError("one bad moment")])
-
-    def flaky_apply(*args: object, **kwargs: object) -> object:
-        failure = next(failures, None)
-        if failure is not None:
-            raise failure
-        return real_apply(*args, **kwargs)  # type: ignore[arg-type]
-
+    flaky_apply = FailingFirst(
+        consumer.apply_event, [OperationalError("server closed the connection")] * 4 + [RuntimeError("one bad moment")]
+    )
     event = released(str(uuid.uuid4()))
     produce_raw("inventory", event.to_json())
     with (
@@ -246,6 +240,7 @@ def test_a_database_outage_is_waited_out_without_counting_as_handler_attempts(is
     ):
         wait_until(lambda: ProcessedEvent.objects.filter(event_id=event.id).exists(), what="the event applied")
     assert not DeadLetter.objects.exists()
+    assert flaky_apply.calls == 6  # four outages, one handler failure, then applied
 
 
 def test_handler_failing_every_attempt_is_dead_lettered_then_replayed_after_a_fix(isolated_topics, capsys):

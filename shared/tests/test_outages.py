@@ -14,7 +14,7 @@ from shared.events import Envelope, publish
 from shared.loops import StopSignal
 from shared.models import OutboxEvent, ProcessedEvent
 from shared.relay import OutboxRelay
-from shared.testing import wait_until
+from shared.testing import FailingFirst, wait_until
 from shared.tests.conftest import database_url
 from shared.tests.effects import released
 from shared.tests.test_backbone import produce_raw, running_consumer
@@ -59,20 +59,14 @@ def test_relay_survives_its_database_connections_being_dropped_and_relays_what_c
 
 @pytest.mark.django_db(transaction=True)
 def test_a_consumer_started_while_kafka_is_unreachable_waits_for_it_and_then_consumes(isolated_topics):
-    real_ensure = consumer.ensure_topics
-    outage = iter([KafkaException(KafkaError(KafkaError._TRANSPORT, "Broker transport failure"))] * 2)
-
-    def ensure_after_the_outage(*args: object, **kwargs: object) -> object:
-        failure = next(outage, None)
-        if failure is not None:
-            raise failure
-        return real_ensure(*args, **kwargs)  # type: ignore[arg-type]
-
+    ensure_after_the_outage = FailingFirst(
+        consumer.ensure_topics, [KafkaException(KafkaError(KafkaError._TRANSPORT, "Broker transport failure"))] * 2
+    )
     event = released(str(uuid.uuid4()))
     produce_raw("inventory", event.to_json())
     with (
         mock.patch.object(consumer, "ensure_topics", ensure_after_the_outage),
-        running_consumer(["inventory"]) as loop,
+        running_consumer(["inventory"]),
     ):
         wait_until(lambda: ProcessedEvent.objects.filter(event_id=event.id).exists(), timeout=30, what="the event")
-    assert loop.stop.is_set()
+    assert ensure_after_the_outage.calls == 3  # two refused while Kafka was away, then the one that worked

@@ -10,7 +10,6 @@ from django.utils import timezone
 from shared import metrics
 from shared.consumer import Outcome, apply_event
 from shared.events import HANDLERS, Envelope
-from shared.jwt_auth import InvalidToken, verify_access_token
 from shared.models import AccessTokenRevocation
 from shared.revocations import (
     REVOCATIONS,
@@ -20,7 +19,7 @@ from shared.revocations import (
     revocation_payload,
     revocation_record,
 )
-from shared.testing.tokens import access_token
+from shared.testing.tokens import access_token, refused
 
 pytestmark = pytest.mark.django_db
 MICROSECOND = timedelta(microseconds=1)
@@ -35,14 +34,6 @@ def revoke(user_id: uuid.UUID, *, at: datetime | None = None, session: uuid.UUID
 
 def token(user_id: uuid.UUID, issued: datetime, **claims) -> str:
     return access_token(user_id, iat=numeric_date(issued), exp=int(issued.timestamp()) + 300, **claims)
-
-
-def refused(raw: str) -> bool:
-    try:
-        verify_access_token(raw)
-    except InvalidToken:
-        return True
-    return False
 
 
 def test_a_token_issued_a_microsecond_before_the_revocation_is_refused_one_after_it_works():

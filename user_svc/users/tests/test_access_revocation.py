@@ -12,23 +12,16 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
 from shared.errors import PROBLEM_CONTENT_TYPE
-from shared.jwt_auth import InvalidToken, verify_access_token
+from shared.jwt_auth import verify_access_token
 from shared.models import AccessTokenRevocation, OutboxEvent
 from shared.testing.clients import bearer_client
+from shared.testing.tokens import refused
 from users.models import Role
 from users.services import user_change_password, user_set_access
 from users.tests.factories import PASSWORD, UserFactory
 from users.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
-
-
-def refused(access: str) -> bool:
-    try:
-        verify_access_token(access)
-    except InvalidToken:
-        return True
-    return False
 
 
 def revocation_events() -> list[dict]:
