@@ -10,8 +10,8 @@ import uuid
 
 import httpx
 import psycopg
-from psycopg import sql
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
 
 from ops.isolated import Stack
 from shared.testing import wait_until

@@ -7,18 +7,14 @@ import grpc
 from payments.models import Payment
 from payments.selectors import payment_get_for_order
 from protos.payment.v1 import payment_pb2, payment_pb2_grpc
-from shared.ids import parse_uuid
+from shared.grpc_server import found, registration, requested_id
 from shared.money import money
 
 
 class PaymentServicer(payment_pb2_grpc.PaymentServiceServicer):
     def GetPayment(self, request: payment_pb2.GetPaymentRequest, context: grpc.ServicerContext) -> payment_pb2.Payment:
-        order_id = parse_uuid(request.order_id)
-        if order_id is None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.order_id!r} is not an order id (a UUID).")
-        payment = payment_get_for_order(order_id=order_id)
-        if payment is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"No payment for order {order_id}.")
+        order_id = requested_id(context, request.order_id, noun="an order")
+        payment = found(context, payment_get_for_order(order_id=order_id), f"No payment for order {order_id}.")
         return payment_message(payment)
 
 
@@ -34,7 +30,8 @@ def payment_message(payment: Payment) -> payment_pb2.Payment:
     )
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    payment_pb2_grpc.add_PaymentServiceServicer_to_server(PaymentServicer(), server)
-    return [payment_pb2.DESCRIPTOR.services_by_name["PaymentService"].full_name]
+register = registration(
+    payment_pb2_grpc.add_PaymentServiceServicer_to_server,
+    PaymentServicer,
+    payment_pb2.DESCRIPTOR.services_by_name["PaymentService"],
+)

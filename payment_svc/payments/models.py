@@ -1,6 +1,6 @@
 """The payment service's tables. Rules the database can hold are declared here as constraints.
 
-Nothing happens in ``save()``: status changes go through :func:`payments.services.payment_transition`.
+Nothing happens in ``save()``: status changes are made by :mod:`payments.services`, checked by :mod:`payments.state`.
 """
 
 from __future__ import annotations
@@ -27,6 +27,15 @@ class Step(models.TextChoices):
     CAPTURE = "capture"
     VOID = "void"
     REFUND = "refund"
+
+
+# The payment's status once the provider has done each step.
+STATUS_AFTER: dict[str, str] = {
+    Step.AUTHORIZE: PaymentStatus.AUTHORIZED,
+    Step.CAPTURE: PaymentStatus.CAPTURED,
+    Step.VOID: PaymentStatus.VOIDED,
+    Step.REFUND: PaymentStatus.REFUNDED,
+}
 
 
 class Payment(models.Model):

@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from payments import metrics
 from payments.errors import AmountMismatch
-from payments.models import Payment, PaymentHistory, PaymentStatus, Step
+from payments.models import STATUS_AFTER, Payment, PaymentHistory, PaymentStatus, Step
 from payments.providers import get_provider
 from payments.providers.base import PaymentDeclined, PaymentProvider, ProviderError, ProviderPayment
 from payments.state import check_transition
@@ -117,25 +117,24 @@ def payment_note_order_rejected(*, order_id: UUID) -> Payment:
 
 def payment_request_capture(*, order_id: UUID) -> Payment:
     """The order shipped: capture the authorized amount."""
-    with transaction.atomic():
-        payment = _lock(order_id)
-        if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
-            _request_step(payment, Step.CAPTURE)
-        elif payment.pending_step != Step.CAPTURE and payment.status != PaymentStatus.CAPTURED:
-            logger.error("order %s shipped with its payment %s: nothing to capture", order_id, payment.status)
-            metrics.count_step_on_commit(step=Step.CAPTURE, outcome="refused")
-    return payment
+    return _request_follow_up(order_id, Step.CAPTURE, of=PaymentStatus.AUTHORIZED)
 
 
 def payment_request_refund(*, order_id: UUID) -> Payment:
     """Staff refunded the order: refund the captured amount."""
+    return _request_follow_up(order_id, Step.REFUND, of=PaymentStatus.CAPTURED)
+
+
+def _request_follow_up(order_id: UUID, step: str, *, of: str) -> Payment:
+    """Asks for ``step`` of a payment in status ``of``. A redelivered request (the step pending or done)
+    changes nothing; one the payment cannot do (never authorized, voided) is logged and counted as refused."""
     with transaction.atomic():
         payment = _lock(order_id)
-        if payment.status == PaymentStatus.CAPTURED and not payment.pending_step:
-            _request_step(payment, Step.REFUND)
-        elif payment.pending_step != Step.REFUND and payment.status != PaymentStatus.REFUNDED:
-            logger.error("refund of order %s asked with its payment %s: nothing to refund", order_id, payment.status)
-            metrics.count_step_on_commit(step=Step.REFUND, outcome="refused")
+        if payment.status == of and not payment.pending_step:
+            _request_step(payment, step)
+        elif payment.pending_step != step and payment.status != STATUS_AFTER[step]:
+            logger.error("order %s: %s asked of its payment in status %s: refused", order_id, step, payment.status)
+            metrics.count_step_on_commit(step=step, outcome="refused")
     return payment
 
 
@@ -298,7 +297,7 @@ def _record(payment: Payment, step: str, answer: Answer) -> None:
     if answer.payment is not None:
         if step == Step.AUTHORIZE:
             payment.provider_id = answer.payment.provider_id
-        _transition(payment, _STATUS_AFTER[step], note=f"{payment.provider} {answer.payment.provider_id}")
+        _transition(payment, STATUS_AFTER[step], note=f"{payment.provider} {answer.payment.provider_id}")
         if step == Step.AUTHORIZE and payment.order_cancelled:
             _request_step(payment, Step.VOID)  # the order was cancelled while it was being authorized
         return
@@ -312,14 +311,6 @@ def _record(payment: Payment, step: str, answer: Answer) -> None:
     payment.failure_reason = f"{step} refused: {reason}"[:255]
     _save(payment)
     PaymentHistory.objects.create(payment=payment, status=payment.status, note=payment.failure_reason)
-
-
-_STATUS_AFTER: dict[str, str] = {
-    Step.AUTHORIZE: PaymentStatus.AUTHORIZED,
-    Step.CAPTURE: PaymentStatus.CAPTURED,
-    Step.VOID: PaymentStatus.VOIDED,
-    Step.REFUND: PaymentStatus.REFUNDED,
-}
 
 
 def _check_amount(payment: Payment, answered: ProviderPayment, step: str) -> None:

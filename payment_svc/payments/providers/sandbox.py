@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 
-from payments.models import SandboxCharge, Step
+from payments.models import STATUS_AFTER, SandboxCharge, Step
 from payments.providers.base import PaymentDeclined, ProviderPayment, ProviderTimeout
 
 SUCCEEDING = frozenset({"pm_card_visa", "pm_card_mastercard"})
@@ -37,14 +37,6 @@ TIMING_OUT = "pm_card_timeout"
 FLAKY = "pm_card_flaky"
 UNKNOWN_METHOD = "invalid_payment_method"
 NO_SUCH_PAYMENT = "resource_missing"
-
-# The status the payment has after each successful operation.
-AFTER: dict[str, str] = {
-    Step.AUTHORIZE: "authorized",
-    Step.CAPTURE: "captured",
-    Step.VOID: "voided",
-    Step.REFUND: "refunded",
-}
 
 
 @dataclass(frozen=True)
@@ -80,7 +72,7 @@ class SandboxProvider:
     def _follow_up(self, operation: str, *, provider_id: str, amount_minor: int | None, key: str) -> ProviderPayment:
         """A call on an authorized payment: the payment method (hence the behaviour) is the authorization's."""
         authorization = SandboxCharge.objects.filter(
-            operation=Step.AUTHORIZE, provider_id=provider_id, status=AFTER[Step.AUTHORIZE]
+            operation=Step.AUTHORIZE, provider_id=provider_id, status=STATUS_AFTER[Step.AUTHORIZE]
         ).first()
         if authorization is None:
             raise PaymentDeclined(NO_SUCH_PAYMENT, f"No authorized sandbox payment {provider_id}.")
@@ -133,7 +125,7 @@ class SandboxProvider:
         if conflict:
             charge.decline_code = conflict
             return
-        charge.status = AFTER[charge.operation]
+        charge.status = STATUS_AFTER[charge.operation]
 
     def _conflict(self, charge: SandboxCharge) -> str:
         """Why the follow-up ``charge`` cannot be done to its payment (empty when it can), as Stripe refuses."""
@@ -144,7 +136,7 @@ class SandboxProvider:
             .values_list("operation", flat=True)
         )
         authorized = SandboxCharge.objects.get(
-            provider_id=charge.provider_id, operation=Step.AUTHORIZE, status=AFTER[Step.AUTHORIZE]
+            provider_id=charge.provider_id, operation=Step.AUTHORIZE, status=STATUS_AFTER[Step.AUTHORIZE]
         )
         if charge.operation == Step.CAPTURE:
             if Step.VOID in done or Step.CAPTURE in done:
@@ -161,5 +153,5 @@ class SandboxProvider:
 def authorizations_for(reference: str) -> int:
     """How many times the sandbox authorized a payment for ``reference`` (an order id): tests expect 0 or 1."""
     return SandboxCharge.objects.filter(
-        operation=Step.AUTHORIZE, reference=reference, status=AFTER[Step.AUTHORIZE]
+        operation=Step.AUTHORIZE, reference=reference, status=STATUS_AFTER[Step.AUTHORIZE]
     ).count()
