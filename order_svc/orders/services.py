@@ -230,12 +230,11 @@ def order_apply_payment_authorized(*, order_id: uuid.UUID) -> None:
     authorization and inventory releases the stock (both idempotent).
     """
     with transaction.atomic():
-        order = _record_payment_status(order_id=order_id, payment_status=PaymentStatus.AUTHORIZED)
-        if order is None:
-            return
-        if order.status == OrderStatus.PENDING:
-            order_transition(order=order, to=OrderStatus.CONFIRMED, by=None, reason="Payment authorized.")
-        elif order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        order = _follow_payment(
+            order_id, PaymentStatus.AUTHORIZED, moves=OrderStatus.PENDING, to=OrderStatus.CONFIRMED,
+            reason="Payment authorized.",
+        )  # fmt: skip
+        if order is not None and order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             _ask_to_compensate(order, late="The payment was authorized")
 
 
@@ -246,13 +245,10 @@ def order_apply_payment_failure(*, order_id: uuid.UUID, reason: str) -> None:
     pending (rejected already, or cancelled meanwhile) keeps its status.
     """
     with transaction.atomic():
-        order = _record_payment_status(order_id=order_id, payment_status=PaymentStatus.FAILED)
-        if order is None:
-            return
-        if order.status != OrderStatus.PENDING:
-            logger.info("payment.failed for order %s in status %s; nothing to do", order_id, order.status)
-            return
-        order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=f"payment declined: {reason}")
+        _follow_payment(
+            order_id, PaymentStatus.FAILED, moves=OrderStatus.PENDING, to=OrderStatus.REJECTED,
+            reason=f"payment declined: {reason}",
+        )  # fmt: skip
 
 
 def order_apply_payment_progress(*, order_id: uuid.UUID, payment_status: PaymentStatus) -> None:
@@ -270,13 +266,25 @@ def order_apply_refund(*, order_id: uuid.UUID) -> None:
     Safe to repeat: a refunded order is left alone.
     """
     with transaction.atomic():
-        order = _record_payment_status(order_id=order_id, payment_status=PaymentStatus.REFUNDED)
-        if order is None:
-            return
-        if order.status == OrderStatus.DELIVERED:
-            order_transition(order=order, to=OrderStatus.REFUNDED, by=None, reason="Payment refunded.")
-        elif order.status != OrderStatus.REFUNDED:
-            logger.warning("payment.refunded for order %s in status %s; status left alone", order_id, order.status)
+        _follow_payment(
+            order_id, PaymentStatus.REFUNDED, moves=OrderStatus.DELIVERED, to=OrderStatus.REFUNDED,
+            reason="Payment refunded.",
+        )  # fmt: skip
+
+
+def _follow_payment(
+    order_id: uuid.UUID, payment_status: PaymentStatus, *, moves: OrderStatus, to: OrderStatus, reason: str
+) -> Order | None:
+    """Records the payment's news on the order and moves an order in status ``moves`` on to ``to``; an order
+    in another status keeps it (logged, unless it is ``to`` already: a redelivery). None for an unknown order."""
+    order = _record_payment_status(order_id=order_id, payment_status=payment_status)
+    if order is None:
+        return None
+    if order.status == moves:
+        order_transition(order=order, to=to, by=None, reason=reason)
+    elif order.status != to:
+        logger.info("payment %s for order %s in status %s: status left alone", payment_status, order_id, order.status)
+    return order
 
 
 def order_request_refund(*, order: Order, by: uuid.UUID) -> Order:

@@ -90,12 +90,8 @@ def payment_note_order_cancelled(*, order_id: UUID) -> Payment:
     becomes ``voided`` at once, with nothing to give back.
     """
     with transaction.atomic():
-        payment = _lock(order_id)
-        payment.order_cancelled = True
-        _save(payment)
-        if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
-            _request_step(payment, Step.VOID)
-        elif payment.status == PaymentStatus.REQUIRES_AUTHORIZATION and payment.pending_step != Step.AUTHORIZE:
+        payment = _note_order_ended(order_id)
+        if payment.status == PaymentStatus.REQUIRES_AUTHORIZATION and payment.pending_step != Step.AUTHORIZE:
             _transition(payment, PaymentStatus.VOIDED, note="order cancelled before authorization")
     return payment
 
@@ -107,11 +103,16 @@ def payment_note_order_rejected(*, order_id: UUID) -> Payment:
     Unlike a cancel, a payment that was never authorized stays as it is: nothing was asked of the provider.
     """
     with transaction.atomic():
-        payment = _lock(order_id)
-        payment.order_cancelled = True
-        _save(payment)
-        if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
-            _request_step(payment, Step.VOID)
+        return _note_order_ended(order_id)
+
+
+def _note_order_ended(order_id: UUID) -> Payment:
+    """The order will not be paid for: no authorization after this, and a recorded one is voided."""
+    payment = _lock(order_id)
+    payment.order_cancelled = True
+    _save(payment)
+    if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
+        _request_step(payment, Step.VOID)
     return payment
 
 

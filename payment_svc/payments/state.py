@@ -31,6 +31,4 @@ TRANSITIONS: Mapping[str, frozenset[str]] = {
 
 
 MACHINE = Transitions(TRANSITIONS, noun="A payment", error=IllegalTransition)
-allowed_next = MACHINE.allowed_next
-can_transition = MACHINE.can
 check_transition = MACHINE.check  # raises IllegalTransition (409) unless current -> to is allowed

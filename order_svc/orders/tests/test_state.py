@@ -4,7 +4,7 @@ import pytest
 
 from orders.errors import IllegalTransition
 from orders.models import OrderStatus
-from orders.state import TRANSITIONS, can_transition, check_transition
+from orders.state import MACHINE, TRANSITIONS, check_transition
 
 ALLOWED = {
     ("pending", "confirmed"),
@@ -28,7 +28,7 @@ def test_every_status_has_an_entry():
 @pytest.mark.parametrize("current", OrderStatus.values)
 @pytest.mark.parametrize("to", OrderStatus.values)
 def test_can_transition_agrees_with_the_table(current, to):
-    assert can_transition(current=current, to=to) is ((current, to) in ALLOWED)
+    assert MACHINE.can(current=current, to=to) is ((current, to) in ALLOWED)
 
 
 def test_an_illegal_transition_is_a_409_saying_what_is_possible():

@@ -4,7 +4,7 @@ import pytest
 
 from payments.errors import IllegalTransition
 from payments.models import PaymentStatus as S
-from payments.state import TRANSITIONS, allowed_next, can_transition, check_transition
+from payments.state import MACHINE, TRANSITIONS, check_transition
 
 ALLOWED = {
     (S.REQUIRES_AUTHORIZATION, S.AUTHORIZED),
@@ -23,12 +23,12 @@ def test_every_status_has_its_transitions():
 @pytest.mark.parametrize("current", S.values)
 @pytest.mark.parametrize("to", S.values)
 def test_exactly_the_documented_transitions_are_allowed(current, to):
-    assert can_transition(current=current, to=to) == ((current, to) in ALLOWED)
+    assert MACHINE.can(current=current, to=to) == ((current, to) in ALLOWED)
 
 
 @pytest.mark.parametrize("final", [S.REFUNDED, S.VOIDED, S.FAILED])
 def test_final_statuses_go_nowhere(final):
-    assert allowed_next(final) == frozenset()
+    assert MACHINE.allowed_next(final) == frozenset()
     with pytest.raises(IllegalTransition, match=f"{final} is final"):
         check_transition(current=final, to=S.AUTHORIZED)
 
