@@ -7,7 +7,7 @@ import uuid
 import pytest
 from orders.tests.fake_catalog import catalog  # noqa: F401 (a fixture)
 
-from shared.testing.fixtures import as_customer, as_other_customer, as_staff  # noqa: F401 (fixtures)
+from shared.testing.fixtures import anonymous, as_customer, as_other_customer, as_staff  # noqa: F401 (fixtures)
 
 
 @pytest.fixture

@@ -58,7 +58,8 @@ class LineSource(Protocol):
     lines are gone (the cart is empty), and a retry with the key must still find its order.
     """
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def lines(self) -> Sequence[LineRequest]:
         """The lines to place, asked only once the key is known to be new; raises to place nothing (an empty cart)."""

@@ -7,7 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from orders.errors import InvalidOrder
+from orders.models import IdempotencyKey, Order
+from orders.services import LineRequest
+from orders.tasks import expire_pending_orders
 
 from carts.errors import CartChanged, CartCurrencyMismatch, CartEmpty, CartFull
 from carts.models import Cart, CartLine
@@ -21,10 +26,6 @@ from carts.services import (
     cart_remove_line,
     cart_set_quantity,
 )
-from orders.errors import InvalidOrder
-from orders.models import IdempotencyKey, Order
-from orders.services import LineRequest
-from orders.tasks import expire_pending_orders
 from shared.errors import NotFound
 from shared.testing.outbox import published_types
 
@@ -127,6 +128,16 @@ class TestSettingQuantities:
         put(mug, 4, customer_id=other)
 
         assert (lines_of(), lines_of(other)) == ({mug: 1}, {mug: 4})
+
+
+def test_the_database_refuses_a_second_line_of_one_product(catalog):
+    mug = catalog.add("MUG-1")
+    put(mug, 1)
+    line = CartLine.objects.get()
+    line.pk = None
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        line.save()
 
 
 class TestRemoving:
