@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""One command line over all five services (run by the Makefile with the project's venv).
+"""One command line over all six services (run by the Makefile with the project's venv).
 
 python manage_all.py up | down | status
 python manage_all.py monitor                  (Prometheus on 127.0.0.1:9090 scraping the running stack)

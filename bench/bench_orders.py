@@ -148,7 +148,7 @@ def sign_up(stack: Stack) -> dict[str, str]:
 def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
     answer = client.post(
         stack.url("gateway", "/api/v1/orders"),
-        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
         headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
     )
     return str(answer.raise_for_status().json()["id"])

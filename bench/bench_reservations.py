@@ -74,6 +74,7 @@ def main() -> None:
                     "lines": lines,
                     "total": f"{sum(float(line['unit_price']) for line in lines):.2f}",
                     "currency": "USD",
+                    "payment_method": "pm_card_visa",
                 },
             }
             producer.produce(f"{stack.topic_prefix}orders", key=order_id.encode(), value=json.dumps(envelope).encode())

@@ -330,7 +330,7 @@ class Customer:
 def place(http: httpx.Client, customer: Customer, product: dict[str, Any], tally: Tally, *, give_up: float) -> None:
     """Places one order, retrying with the same Idempotency-Key until a 2xx; records every failed attempt."""
     key = uuid.uuid4().hex
-    body = {"items": [{"product_id": product["id"], "quantity": 1}]}
+    body = {"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"}
     first_failure: float | None = None
     deadline = time.monotonic() + give_up
     delay = 0.05

@@ -33,6 +33,8 @@ DEFAULT_GRACE_SECONDS = 30.0
 OK, VIOLATED, BAD_INPUT = 0, 1, 2
 
 # The reservation states (None: inventory has not decided) each order status may be seen with.
+# A pending order may hold a reservation while it waits for its payment; a failed payment rejects it
+# and inventory releases (``released``).
 # A cancelled order may have a failed reservation: cancelled while pending, inventory then found it short.
 EXPECTED_RESERVATION: Mapping[str, frozenset[str | None]] = {
     "pending": frozenset({None, "reserved", "failed", "released"}),
@@ -41,6 +43,7 @@ EXPECTED_RESERVATION: Mapping[str, frozenset[str | None]] = {
     "cancelled": frozenset({None, "released", "failed"}),
     "shipped": frozenset({"consumed"}),
     "delivered": frozenset({"consumed"}),
+    "refunded": frozenset({"consumed"}),  # a refund does not return the stock
 }
 
 

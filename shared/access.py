@@ -108,6 +108,8 @@ ROUTES: tuple[Route, ...] = (
     route("order", r"^/api/v1/orders/[^/]+/history/?$", get=USER),
     route("order", r"^/api/v1/orders/[^/]+/cancel/?$", post=USER),
     route("order", r"^/api/v1/orders/[^/]+/status/?$", post=STAFF),
+    route("order", r"^/api/v1/orders/[^/]+/refund/?$", post=STAFF),
+    route("payment", r"^/api/v1/payments/[^/]+/?$", get=STAFF),
     route(None, r"^/api/(schema|docs)/?$", get=PUBLIC),
 )
 

@@ -1,6 +1,6 @@
 """The event machinery in every service's admin: outbox, inbox and dead letters, read-only.
 
-``shared`` is an installed app of all five services, so these pages appear in each admin
+``shared`` is an installed app of all six services, so these pages appear in each admin
 and show that service's own tables. Rows are written only by the machinery (``publish()``,
 the consumer); staff read them here, and the one thing they can do is replay a dead letter,
 which calls :func:`shared.dead_letters.dead_letter_replay` like ``manage.py dlq replay --id``.

@@ -25,7 +25,12 @@ TEXT: Schema = {"type": "string"}
 COUNT: Schema = {"type": "integer", "minimum": 0}
 QUANTITY: Schema = {"type": "integer", "minimum": 1, "maximum": 1000}
 ROLE: Schema = {"enum": ["customer", "staff"]}
-ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled"]}
+ORDER_STATUS: Schema = {"enum": ["pending", "confirmed", "rejected", "shipped", "delivered", "cancelled", "refunded"]}
+PAYMENT_METHOD: Schema = {
+    "type": "string",
+    "pattern": r"^pm_[A-Za-z0-9_]{1,64}$",
+    "description": "a payment provider's token, e.g. pm_card_visa; never card details",
+}
 
 
 def record(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
@@ -137,38 +142,42 @@ EVENT_TYPES: tuple[EventType, ...] = (
                 "lines": array_of(ORDER_LINE, min_items=1),
                 "total": MONEY,
                 "currency": CURRENCY,
+                "payment_method": PAYMENT_METHOD,
             }
         ),
-        "A customer placed an order; inventory reserves every line or none.",
+        "A customer placed an order; inventory reserves every line or none, and payment keeps the total, "
+        "currency and payment method to authorize once the stock is reserved.",
     ),
     EventType(
         "order.cancelled",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID}, {"reason": TEXT}),
-        "An order was cancelled; inventory releases what it reserved.",
+        "An order was cancelled; inventory releases what it reserved; payment voids its authorization (or never "
+        "authorizes).",
     ),
     EventType(
         "order.confirmed",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID}),
-        "Stock was reserved for every line.",
+        "Stock was reserved for every line and the payment authorized.",
     ),
     EventType(
         "order.rejected",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "reason": TEXT}, {"short_lines": array_of(SHORT_LINE)}),
-        "The order could not be fulfilled (short of stock, or timed out while pending); inventory releases "
-        "whatever it reserved for it, which is nothing unless the reservation crossed the timeout.",
+        "The order could not be fulfilled (short of stock, payment declined, or timed out while pending); "
+        "inventory releases whatever it reserved for it (nothing when it was short).",
     ),
     EventType(
         "order.shipped",
         1,
         "orders",
         record({"order_id": UUID, "customer_id": UUID, "lines": array_of(STOCK_LINE, min_items=1)}),
-        "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf).",
+        "Staff shipped a confirmed order; inventory turns its reservation into a shipment (stock leaves the shelf); "
+        "payment captures the authorized amount.",
     ),
     EventType(
         "order.status_changed",
@@ -179,6 +188,50 @@ EVENT_TYPES: tuple[EventType, ...] = (
             {"by": nullable(UUID), "reason": TEXT},
         ),
         "Any order status transition, with who made it.",
+    ),
+    EventType(
+        "order.refund_requested",
+        1,
+        "orders",
+        record({"order_id": UUID}),
+        "Staff refunded a delivered order; payment refunds the captured amount.",
+    ),
+    EventType(
+        "payment.authorized",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY, "provider": TEXT}),
+        "The order total is held on the customer's payment method (after inventory reserved the stock); "
+        "the order is confirmed.",
+    ),
+    EventType(
+        "payment.failed",
+        1,
+        "payments",
+        record({"order_id": UUID, "reason": TEXT}),
+        "The payment could not be authorized: the provider declined it (reason: its code, e.g. card_declined) "
+        'or did not answer after the retries ("provider unavailable"); the order is rejected.',
+    ),
+    EventType(
+        "payment.captured",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY}),
+        "The authorized amount was taken (the order shipped).",
+    ),
+    EventType(
+        "payment.voided",
+        1,
+        "payments",
+        record({"order_id": UUID}),
+        "The authorization was released (the order was cancelled); nothing was taken.",
+    ),
+    EventType(
+        "payment.refunded",
+        1,
+        "payments",
+        record({"order_id": UUID, "amount": MONEY, "currency": CURRENCY}),
+        "The captured amount was given back (staff refunded the order).",
     ),
     EventType(
         "inventory.reserved",

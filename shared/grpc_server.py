@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from concurrent import futures
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from django.conf import settings
@@ -25,6 +26,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from shared import metrics
+from shared.ids import parse_uuid
 from shared.logs import accept_request_id, request_id_var
 
 logger = logging.getLogger(__name__)
@@ -33,6 +35,49 @@ REQUEST_ID_METADATA = "x-request-id"
 # Servicers every service's run_grpc adds to its own GRPC_SERVICERS: the saga story's local part.
 SHARED_SERVICERS: tuple[str, ...] = ("shared.saga_grpc.register",)
 Register = Callable[[grpc.Server], list[str]]
+T = TypeVar("T")
+
+
+def registration(add: Callable[[Any, grpc.Server], None], servicer: Callable[[], Any], service: Any) -> Register:
+    """The ``register(server)`` a service's ``GRPC_SERVICERS`` names: ``add`` (the generated
+    ``add_XServicer_to_server``) adds a ``servicer()``, and the service's full name (``service`` is its
+    descriptor) is what the health service reports as serving."""
+
+    def register(server: grpc.Server) -> list[str]:
+        add(servicer(), server)
+        return [service.full_name]
+
+    return register
+
+
+def abort(context: grpc.ServicerContext, code: grpc.StatusCode, detail: str) -> NoReturn:
+    context.abort(code, detail)
+    raise AssertionError("context.abort returns only by raising")  # pragma: no cover
+
+
+def requested_ids(context: grpc.ServicerContext, raw_ids: Sequence[str], *, noun: str, most: int) -> list[uuid.UUID]:
+    """The ids a call asked for, parsed; the call ends INVALID_ARGUMENT naming the first that is not a UUID
+    (``noun`` names what it should be, "a product"), or when there are more than ``most``."""
+    if len(raw_ids) > most:
+        abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"At most {most} ids per call, not {len(raw_ids)}.")
+    parsed: list[uuid.UUID] = []
+    for raw in raw_ids:
+        value = parse_uuid(raw)
+        if value is None:
+            abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not {noun} id (a UUID).")
+        parsed.append(value)
+    return parsed
+
+
+def requested_id(context: grpc.ServicerContext, raw_id: str, *, noun: str) -> uuid.UUID:
+    return requested_ids(context, [raw_id], noun=noun, most=1)[0]
+
+
+def found(context: grpc.ServicerContext, value: T | None, missing: str) -> T:
+    """``value``, or the call ended NOT_FOUND with ``missing`` when there is none."""
+    if value is None:
+        abort(context, grpc.StatusCode.NOT_FOUND, missing)
+    return value
 
 
 class MetricsInterceptor(grpc.ServerInterceptor):

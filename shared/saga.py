@@ -1,8 +1,9 @@
 """An order's saga story across the services: each service's local part, merged, the step it waits on, one text.
 
-An order's saga is spread over four databases: the events about it in each outbox, where each
-consumer applied them (inbox), the messages a consumer gave up on (dead letters), the order and
-its history, the reservation and its ledger. An operator needs it in one place, oldest first.
+An order's saga is spread over five databases: the events about it in each outbox, where each
+consumer applied them (inbox), the messages a consumer gave up on (dead letters), the order and its
+history, the reservation and its ledger, the payment and its history. An operator needs it in one
+place, oldest first.
 
 - A domain service answers for its own tables with :func:`local_story` (``manage.py saga_story``,
   the gRPC ``SagaService``); its apps add what only they know with :func:`story_part`, and the
@@ -30,11 +31,18 @@ from shared.registry import Registry
 # What every service's local part has; the registered parts add keys of their own.
 LOCAL_KEYS = ("service", "order_id", "events", "applied", "dead_letters")
 # The keys a merged story always has (the apps' parts default to "nothing known").
-STORY_DEFAULTS: Mapping[str, Any] = {"order": None, "history": [], "reservation": None, "movements": []}
+STORY_DEFAULTS: Mapping[str, Any] = {
+    "order": None,
+    "history": [],
+    "reservation": None,
+    "movements": [],
+    "payment": None,
+}
 ORDER_PLACED = "order.placed"
 INVENTORY_ANSWERS = ("inventory.reserved", "inventory.reservation_failed")
+PAYMENT_ANSWERS = ("payment.authorized", "payment.failed")
 # How waiting_on names a consumer.
-CONSUMER_NAMES: Mapping[str, str] = {"order": "order service", "inventory": "inventory"}
+CONSUMER_NAMES: Mapping[str, str] = {"order": "order service", "inventory": "inventory", "payment": "payment"}
 DEADLINE_SECONDS = 2.0
 
 
@@ -206,8 +214,9 @@ def next_step(story: Mapping[str, Any]) -> Step | None:
     """The step a pending order waits on; None when the order is unknown here or no longer pending.
 
     The saga: the order service publishes ``order.placed``; inventory applies it and publishes
-    ``inventory.reserved`` or ``inventory.reservation_failed``; the order service applies that.
-    The first of those four that has not happened is the step.
+    ``inventory.reserved`` or ``inventory.reservation_failed``; after ``inventory.reserved``, payment
+    applies it and publishes ``payment.authorized`` or ``payment.failed``; the order service applies
+    the last answer. The first of those steps that has not happened is the step.
     """
     order = story.get("order")
     if not order or order.get("status") != "pending":
@@ -224,9 +233,29 @@ def next_step(story: Mapping[str, Any]) -> Step | None:
         return Step(f"inventory to answer {ORDER_PLACED} (applied, but no reply in the inventory outbox)")
     if answer["state"] == "pending":
         return Step(_pending_in_outbox(answer))
+    if answer["type"] == "inventory.reserved":
+        if not _applied(story, service="payment", event_id=answer["event_id"]):
+            return _awaiting(story, answer, consumer="payment")
+        paid = _last_event(story, service="payment", types=PAYMENT_ANSWERS)
+        if paid is None:
+            return Step(f"payment to answer inventory.reserved{_payment_progress(story)}")
+        answer = paid
+        if answer["state"] == "pending":
+            return Step(_pending_in_outbox(answer))
     if not _applied(story, service="order", event_id=answer["event_id"]):
         return _awaiting(story, answer, consumer="order")
     return Step(f"order service applied {answer['type']}, yet the order is still pending (see its log)")
+
+
+def _payment_progress(story: Mapping[str, Any]) -> str:
+    payment = story.get("payment")
+    if not payment:
+        return " (applied, but payment has no record of the order)"
+    if payment.get("pending_step"):
+        return f" (provider call {payment['pending_step']} pending after {payment['attempts']} calls)"
+    if payment.get("amount") is None:
+        return " (applied; waiting for order.placed, which carries the amount)"
+    return f" (applied; payment is {payment['status']}, no reply in the payment outbox)"
 
 
 def waiting_on(story: Mapping[str, Any]) -> str | None:
@@ -315,6 +344,10 @@ def _timeline(story: Mapping[str, Any]) -> Iterable[tuple[str | None, str, str]]
     if reservation:
         held = ", ".join(f"{line['quantity']} x {line['sku'] or line['product_id']}" for line in reservation["lines"])
         yield reservation["created_at"], "inventory", f"reservation {reservation['state']}: {held or 'no lines'}"
+    payment = story.get("payment")
+    for step in payment["history"] if payment else []:
+        note = f" ({step['note']})" if step.get("note") else ""
+        yield step["at"], "payment", f"payment {step['status']}{note}"
     for movement in story["movements"]:
         yield (
             movement["created_at"],

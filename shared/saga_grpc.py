@@ -7,27 +7,25 @@ Served by every domain service's ``run_grpc`` through the shared bootstrap
 from __future__ import annotations
 
 import json
-import uuid
 
 import grpc
 
 from protos.saga.v1 import saga_pb2, saga_pb2_grpc
+from shared.grpc_server import registration, requested_ids
 from shared.saga import local_stories
+
+MAX_ORDER_IDS = 100  # stories per call (the order admin asks for one)
 
 
 class SagaServicer(saga_pb2_grpc.SagaServiceServicer):
     def GetLocalStory(
         self, request: saga_pb2.GetLocalStoryRequest, context: grpc.ServicerContext
     ) -> saga_pb2.LocalStory:
-        try:
-            order_ids = [uuid.UUID(value) for value in request.order_ids]
-        except ValueError:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"Order ids must be UUIDs, got {list(request.order_ids)}.")
+        order_ids = requested_ids(context, request.order_ids, noun="an order", most=MAX_ORDER_IDS)
         stories = local_stories(order_ids=order_ids)
         return saga_pb2.LocalStory(service=stories["service"], stories_json=json.dumps(stories))
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    saga_pb2_grpc.add_SagaServiceServicer_to_server(SagaServicer(), server)
-    return [saga_pb2.DESCRIPTOR.services_by_name["SagaService"].full_name]
+register = registration(
+    saga_pb2_grpc.add_SagaServiceServicer_to_server, SagaServicer, saga_pb2.DESCRIPTOR.services_by_name["SagaService"]
+)

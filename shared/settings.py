@@ -1,4 +1,4 @@
-"""One settings base for all five Django projects, read from the environment.
+"""One settings base for all six Django projects, read from the environment.
 
 Each project's ``settings.py`` calls :func:`service_settings` and adds only what
 is its own (apps, gRPC servicers, Kafka subscriptions). Variables:

@@ -36,17 +36,17 @@ class ServiceSpec:
 
     @property
     def consumer_metrics_port(self) -> int:
-        """Where its ``consume_events`` process serves /metrics (9100 for the gateway, 9101-9104 by service)."""
+        """Where its ``consume_events`` process serves /metrics (9100 for the gateway, 9101-9105 by service)."""
         return 9100 + self.http_port % 100
 
     @property
     def relay_metrics_port(self) -> int:
-        """Where its ``relay_outbox`` process serves /metrics (9201-9204 by service)."""
+        """Where its ``relay_outbox`` process serves /metrics (9201-9205 by service)."""
         return 9200 + self.http_port % 100
 
     @property
     def grpc_metrics_port(self) -> int:
-        """Where its ``run_grpc`` process serves /metrics (9301-9304 by service)."""
+        """Where its ``run_grpc`` process serves /metrics (9301-9305 by service)."""
         return 9300 + self.http_port % 100
 
     @property
@@ -74,11 +74,12 @@ USER = ServiceSpec("user", 8001, 50051)
 PRODUCT = ServiceSpec("product", 8002, 50052)
 ORDER = ServiceSpec("order", 8003, 50053)
 INVENTORY = ServiceSpec("inventory", 8004, 50054)
+PAYMENT = ServiceSpec("payment", 8005, 50055)
 
-DOMAIN_SERVICES: tuple[ServiceSpec, ...] = (USER, PRODUCT, ORDER, INVENTORY)
+DOMAIN_SERVICES: tuple[ServiceSpec, ...] = (USER, PRODUCT, ORDER, INVENTORY, PAYMENT)
 ALL_SERVICES: tuple[ServiceSpec, ...] = (GATEWAY, *DOMAIN_SERVICES)
 BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in ALL_SERVICES}
 
 # Kafka topics, one per aggregate; the message key is the aggregate id.
-TOPICS: tuple[str, ...] = ("users", "products", "orders", "inventory")
+TOPICS: tuple[str, ...] = ("users", "products", "orders", "inventory", "payments")
 TOPIC_PARTITIONS = 6

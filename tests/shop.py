@@ -11,6 +11,7 @@ import uuid
 import httpx
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
+from psycopg import sql
 
 from ops.isolated import Stack
 from shared.testing import wait_until
@@ -59,10 +60,17 @@ def customer(stack: Stack) -> dict[str, str]:
     return sign_in(stack, email, PASSWORD)
 
 
-def place(stack: Stack, headers: dict[str, str], items: list[dict], key: str | None = None) -> httpx.Response:
+def place(
+    stack: Stack,
+    headers: dict[str, str],
+    items: list[dict],
+    key: str | None = None,
+    payment_method: str = "pm_card_visa",
+) -> httpx.Response:
+    """Places an order through the gateway, paid with the sandbox's card that always succeeds by default."""
     return httpx.post(
         stack.url("gateway", "/api/v1/orders"),
-        json={"items": items},
+        json={"items": items, "payment_method": payment_method},
         headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
         timeout=30,
     )
@@ -91,6 +99,37 @@ def set_status(stack: Stack, staff: dict[str, str], order_id: str, status: str) 
     )
     assert answer.status_code == 200, answer.text
     return answer.json()
+
+
+def payment(stack: Stack, staff: dict[str, str], order_id: str) -> dict:
+    """The order's payment as staff read it (``GET /api/v1/payments/{order_id}``)."""
+    answer = httpx.get(stack.url("gateway", f"/api/v1/payments/{order_id}"), headers=staff, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def payment_status_becomes(stack: Stack, headers: dict[str, str], order_id: str, status: str) -> dict:
+    """The order once its ``payment_status`` (the projection of payment events) is ``status``."""
+    return wait_until(
+        lambda: (found := order(stack, headers, order_id))["payment_status"] == status and found,
+        timeout=30,
+        interval=0.1,
+        what=f"order {order_id}'s payment_status to become {status}",
+    )
+
+
+def sandbox_ledger(stack: Stack, order_id: str) -> list[tuple[str, str, int]]:
+    """What the sandbox provider did for the order, from its own records: ``(operation, answer, calls)`` per
+    idempotency key, oldest first. ``answer`` is the payment's status after a success, empty after a decline
+    or a timeout; ``calls`` counts repeats of the key. Found by the order's reference on the authorization and
+    the payment id it got, so the count does not depend on the keys the payment service sends."""
+    with psycopg.connect(stack.database_url("payment")) as conn:
+        rows = conn.execute(
+            "SELECT operation, status, calls FROM payments_sandboxcharge WHERE provider_id IN "
+            "(SELECT provider_id FROM payments_sandboxcharge WHERE reference = %s) ORDER BY created_at, id",
+            [order_id],
+        ).fetchall()
+    return [(str(operation), str(status), int(calls)) for operation, status, calls in rows]
 
 
 def product(stack: Stack, product_id: str) -> dict:
@@ -181,40 +220,58 @@ def process_metric(stack: Stack, process: str, sample_name: str, **labels: str) 
     return metric_value(body, sample_name, **labels)
 
 
-class ReservationFault:
-    """Makes inventory's reservation of one product fail or stall: a trigger in the test stack's inventory database.
+class TableFault:
+    """Makes writes to one table of a service's database in the test stack fail or stall: a row trigger.
 
-    The trigger runs inside the consumer's handler transaction (order.placed reserves the lines).
+    The trigger runs inside the writer's own transaction, so a stalled write holds that transaction open:
+    the moment to kill the process that made it.
     """
 
-    def __init__(self, stack: Stack) -> None:
-        self.database_url = stack.database_url("inventory")
-        self.name = f"test_reservation_fault_{uuid.uuid4().hex[:8]}"
+    def __init__(self, stack: Stack, service: str, table: str, event: str = "INSERT") -> None:
+        self.database_url = stack.database_url(service)
+        self.table, self.event = table, event
+        self.name = f"test_fault_{uuid.uuid4().hex[:8]}"
 
-    def refuse(self, product_id: str) -> None:
-        self._install(product_id, "RAISE EXCEPTION 'test fault: reservations of % are refused', NEW.product_id;")
+    def refuse_where(self, when: str, message: str) -> None:
+        """Each write whose row matches the SQL condition ``when`` fails with ``message``."""
+        self._install(when, "RAISE EXCEPTION '%', " + sql.quote(message) + ";")
 
-    def delay(self, product_id: str, seconds: float) -> None:
-        """Each reservation line of the product waits ``seconds`` (a ``PgSleep`` wait in pg_stat_activity)."""
-        self._install(product_id, f"PERFORM pg_sleep({float(seconds)}); RETURN NEW;")
+    def delay_where(self, when: str, seconds: float) -> None:
+        """Each write whose row matches ``when`` waits ``seconds`` first (a ``PgSleep`` wait in pg_stat_activity)."""
+        self._install(when, f"PERFORM pg_sleep({float(seconds)}); RETURN NEW;")
 
     def sleeping(self) -> bool:
-        """Whether a handler is inside the delay right now, its transaction open."""
+        """Whether a writer is inside the delay right now, its transaction open."""
         with psycopg.connect(self.database_url, autocommit=True) as db:
             row = db.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event = 'PgSleep'"
             ).fetchone()
         return bool(row and row[0])
 
-    def _install(self, product_id: str, body: str) -> None:
+    def _install(self, when: str, body: str) -> None:
         with psycopg.connect(self.database_url, autocommit=True) as db:
             db.execute(f"CREATE FUNCTION {self.name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {body} END $$")
             db.execute(
-                f"CREATE TRIGGER {self.name} BEFORE INSERT ON inventory_reservationline FOR EACH ROW "
-                f"WHEN (NEW.product_id = '{uuid.UUID(product_id)}') EXECUTE FUNCTION {self.name}()"
+                f"CREATE TRIGGER {self.name} BEFORE {self.event} ON {self.table} FOR EACH ROW "
+                f"WHEN ({when}) EXECUTE FUNCTION {self.name}()"
             )
 
     def lift(self) -> None:
         with psycopg.connect(self.database_url, autocommit=True) as db:
-            db.execute(f"DROP TRIGGER IF EXISTS {self.name} ON inventory_reservationline")
+            db.execute(f"DROP TRIGGER IF EXISTS {self.name} ON {self.table}")
             db.execute(f"DROP FUNCTION IF EXISTS {self.name}()")
+
+
+class ReservationFault(TableFault):
+    """Makes inventory's reservation of one product fail or stall, inside the consumer's handler transaction
+    (``order.placed`` reserves the lines)."""
+
+    def __init__(self, stack: Stack) -> None:
+        super().__init__(stack, "inventory", "inventory_reservationline")
+
+    def refuse(self, product_id: str) -> None:
+        product = uuid.UUID(product_id)
+        self.refuse_where(f"NEW.product_id = '{product}'", f"test fault: reservations of {product} are refused")
+
+    def delay(self, product_id: str, seconds: float) -> None:
+        self.delay_where(f"NEW.product_id = '{uuid.UUID(product_id)}'", seconds)

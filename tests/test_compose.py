@@ -478,7 +478,7 @@ def scraped_addresses() -> dict[str, dict[str, str]]:
 
 
 def standard_metrics_port(spec: ServiceSpec, role: str) -> int:
-    """Where a gRPC/consumer/relay process serves /metrics with the standard ports (gRPC servers: 9301-9304)."""
+    """Where a gRPC/consumer/relay process serves /metrics with the standard ports (gRPC servers: 9301-9305)."""
     return Ports.standard().metrics.get(f"{spec.name}-{role}") or {"grpc": 9300 + spec.http_port % 100}[role]
 
 
@@ -574,6 +574,8 @@ ALERTS = {
     "OutboxStuck",
     "DeadLettersGrowing",
     "OrderStuckPending",
+    "PaymentAuthorizationsFailing",
+    "PaymentCapturesFailing",
 }
 
 

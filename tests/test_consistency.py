@@ -14,6 +14,7 @@ import pytest
 from ops import consistency
 from ops.isolated import Stack
 from shared.testing import wait_until
+from shared.topology import DOMAIN_SERVICES
 from tests.shop import customer, new_product, place, settled
 
 pytestmark = pytest.mark.e2e
@@ -58,7 +59,7 @@ def test_a_healthy_stack_is_consistent(stack, confirmed_order):
     )
     assert report["ok"] and report["violations"] == []
     assert report["counts"]["orders"] >= 1
-    assert set(report["services"]) == {"user", "product", "order", "inventory"}
+    assert set(report["services"]) == {spec.name for spec in DOMAIN_SERVICES}
 
 
 def test_a_planted_inconsistency_fails_the_check_and_names_the_product(stack, reserved_bumped):

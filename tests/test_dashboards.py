@@ -78,7 +78,10 @@ def settled(gateway: str, headers: dict[str, str], order_id: str) -> str:
 
 def place(gateway: str, headers: dict[str, str], items: list[dict[str, Any]], key: str) -> httpx.Response:
     return httpx.post(
-        f"{gateway}/api/v1/orders", json={"items": items}, headers=headers | {"Idempotency-Key": key}, timeout=30
+        f"{gateway}/api/v1/orders",
+        json={"items": items, "payment_method": "pm_card_visa"},
+        headers=headers | {"Idempotency-Key": key},
+        timeout=30,
     )
 
 

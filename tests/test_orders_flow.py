@@ -7,12 +7,23 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
 
 from shared.testing import wait_until
-from tests.shop import ReservationFault, customer, order, place, products, set_available, settled, stock
+from tests.shop import (
+    ReservationFault,
+    customer,
+    order,
+    place,
+    products,
+    sandbox_ledger,
+    set_available,
+    settled,
+    stock,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,7 +38,7 @@ def test_happy_path_register_browse_order_confirmed_stock_reserved(stack, staff)
     )
     assert placed.status_code == 201, placed.text
     assert placed.json()["status"] == "pending"
-    assert placed.json()["total"] == f"{2 * float(first['price']) + float(second['price']):.2f}"
+    assert placed.json()["total"] == str(2 * Decimal(first["price"]) + Decimal(second["price"]))
 
     confirmed = settled(stack, buyer, placed.json()["id"])
     assert confirmed["status"] == "confirmed"
@@ -74,7 +85,7 @@ def test_cancelling_a_confirmed_order_releases_stock_and_history_shows_every_ste
     assert again.status_code == 409
 
 
-def test_thirty_customers_race_for_the_last_ten_units(stack, staff):
+def test_thirty_customers_race_for_the_last_ten_units_and_only_the_ten_are_charged(stack, staff):
     (item,) = products(stack, 1, offset=18)
     set_available(stack, staff, item["id"], 10)
     buyers = [customer(stack) for _ in range(30)]
@@ -93,9 +104,14 @@ def test_thirty_customers_race_for_the_last_ten_units(stack, staff):
     for thread in threads:
         thread.join()
     assert len(order_ids) == 30
-    outcomes = [settled(stack, staff, order_id, timeout=60)["status"] for order_id in order_ids]
-    assert outcomes.count("confirmed") == 10
-    assert outcomes.count("rejected") == 20
+    outcomes = {order_id: settled(stack, staff, order_id, timeout=60)["status"] for order_id in order_ids}
+    assert sorted(outcomes.values()) == ["confirmed"] * 10 + ["rejected"] * 20
+    # The sandbox provider's own records: one authorization per confirmed order, nothing asked for the rest.
+    charged = {order_id: sandbox_ledger(stack, order_id) for order_id in order_ids}
+    assert [charged[order_id] for order_id in order_ids if outcomes[order_id] == "confirmed"] == [
+        [("authorize", "authorized", 1)]
+    ] * 10
+    assert [charged[order_id] for order_id in order_ids if outcomes[order_id] == "rejected"] == [[]] * 20
     level = stock(stack, staff, item["id"])
     assert level["available"] == 0
     assert level["on_hand"] >= level["reserved"]

@@ -44,6 +44,7 @@ SERVICES = [
     ("product", "ProductService", {"GetProducts", "GetProduct"}),
     ("inventory", "InventoryService", {"GetStock"}),
     ("order", "OrderService", {"GetOrder"}),
+    ("payment", "PaymentService", {"GetPayment"}),
     ("saga", "SagaService", {"GetLocalStory"}),
 ]
 

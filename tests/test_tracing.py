@@ -51,7 +51,7 @@ def test_one_request_id_follows_an_order_across_processes(stack):
     request_id = f"trace-{uuid.uuid4().hex}"
     placed = httpx.post(
         f"{gateway}/api/v1/orders",
-        json={"items": [{"product_id": product["id"], "quantity": 1}]},
+        json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
         headers={"Authorization": f"Bearer {access}", "Idempotency-Key": uuid.uuid4().hex, "X-Request-ID": request_id},
         timeout=30,
     )

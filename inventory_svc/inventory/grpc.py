@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import grpc
 
 from inventory.models import StockItem
 from inventory.selectors import stock_items_for_products
 from protos.inventory.v1 import inventory_pb2, inventory_pb2_grpc
-from shared.ids import parse_uuid
+from shared.grpc_server import registration, requested_ids
 
 MAX_PRODUCT_IDS = 500  # an order has at most 50 lines; a cart page far fewer
 
@@ -19,17 +17,7 @@ class InventoryServicer(inventory_pb2_grpc.InventoryServiceServicer):
         self, request: inventory_pb2.GetStockRequest, context: grpc.ServicerContext
     ) -> inventory_pb2.GetStockResponse:
         """Levels of the asked products that have stock rows, in the order asked; one query."""
-        if len(request.product_ids) > MAX_PRODUCT_IDS:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT,
-                f"At most {MAX_PRODUCT_IDS} product ids per call; got {len(request.product_ids)}.",
-            )
-        product_ids: list[uuid.UUID] = []
-        for raw in request.product_ids:
-            product_id = parse_uuid(raw)
-            if product_id is None:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not a product id (a UUID).")
-            product_ids.append(product_id)
+        product_ids = requested_ids(context, request.product_ids, noun="a product", most=MAX_PRODUCT_IDS)
         stock_items = stock_items_for_products(product_ids=product_ids) if product_ids else []
         return inventory_pb2.GetStockResponse(levels=[stock_level(stock_item) for stock_item in stock_items])
 
@@ -44,7 +32,8 @@ def stock_level(stock_item: StockItem) -> inventory_pb2.StockLevel:
     )
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    inventory_pb2_grpc.add_InventoryServiceServicer_to_server(InventoryServicer(), server)
-    return [inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"].full_name]
+register = registration(
+    inventory_pb2_grpc.add_InventoryServiceServicer_to_server,
+    InventoryServicer,
+    inventory_pb2.DESCRIPTOR.services_by_name["InventoryService"],
+)

@@ -7,7 +7,5 @@ urlpatterns = [
     path("api/v1/", include("inventory.urls")),
 ]
 
-handler400 = HANDLERS["handler400"]
-handler403 = HANDLERS["handler403"]
-handler404 = HANDLERS["handler404"]
-handler500 = HANDLERS["handler500"]
+# handler400, handler403, handler404 and handler500: problem+json answers (shared.urls).
+globals().update(HANDLERS)

@@ -46,8 +46,8 @@ class StatusHistoryInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin[Order]):
-    list_display = ["id", "customer_email", "status", "total", "currency", "created_at"]
-    list_filter = ["status", "created_at"]
+    list_display = ["id", "customer_email", "status", "payment_status", "total", "currency", "created_at"]
+    list_filter = ["status", "payment_status", "created_at"]
     # ``customer_email`` is the annotation of get_queryset: part of an email finds the customer's orders.
     search_fields = ["id", "customer_id", "customer_email"]
     date_hierarchy = "created_at"
@@ -62,6 +62,9 @@ class OrderAdmin(admin.ModelAdmin[Order]):
         "total",
         "currency",
         "rejection_reason",
+        "payment_method",
+        "payment_status",
+        "stock_reserved_at",
         "shipping_address",
         "created_at",
         "updated_at",

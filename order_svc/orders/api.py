@@ -1,7 +1,7 @@
 """The order API (API.md, "Orders"): parse, call a service or selector, serialise.
 
 Who may call what is the shared route table (:mod:`shared.access`): every route needs a
-signed-in user, ``/status`` needs staff. Whose order it is, is checked here: another
+signed-in user, ``/status`` and ``/refund`` need staff. Whose order it is, is checked here: another
 customer's order is a 404, exactly like a missing one.
 """
 
@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from orders.card_data import check_no_card_data
 from orders.errors import InvalidOrder
 from orders.models import MAX_IDEMPOTENCY_KEY_LENGTH, Order
 from orders.selectors import order_get_for, order_history, order_list_for
@@ -28,7 +29,7 @@ from orders.serializers import (
     StatusChangeInput,
     StatusHistoryOutput,
 )
-from orders.services import LineRequest, order_cancel, order_place, order_transition
+from orders.services import LineRequest, order_cancel, order_place, order_request_refund, order_transition
 from shared.access import is_staff
 from shared.errors import found_by_id
 from shared.jwt_auth import Principal, caller
@@ -104,6 +105,9 @@ class OrderListApi(generics.ListAPIView[Order]):
             201: OrderOutput,
             200: OrderOutput,
             403: OpenApiResponse(description="This account is deactivated and cannot place orders."),
+            400: OpenApiResponse(
+                description="The body is invalid, or carries card details (send a payment_method token instead)."
+            ),
             409: OpenApiResponse(description="This Idempotency-Key came with a different order."),
             503: OpenApiResponse(description="The product service is unavailable; retry shortly."),
         },
@@ -111,6 +115,7 @@ class OrderListApi(generics.ListAPIView[Order]):
     )
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = idempotency_key(request)
+        check_no_card_data(request.data)
         data = PlaceOrderInput(data=request.data)
         data.is_valid(raise_exception=True)
         placement = order_place(
@@ -120,6 +125,7 @@ class OrderListApi(generics.ListAPIView[Order]):
                 LineRequest(product_id=item["product_id"], quantity=item["quantity"])
                 for item in data.validated_data["items"]
             ],
+            payment_method=data.validated_data["payment_method"],
             shipping_address=data.validated_data.get("shipping_address"),
         )
         answer = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
@@ -163,3 +169,17 @@ class OrderStatusApi(APIView):
         data.is_valid(raise_exception=True)
         order = order_transition(order=order, to=data.validated_data["status"], by=caller(request, Principal).id)
         return Response(OrderOutput(order).data)
+
+
+class OrderRefundApi(APIView):
+    """Staff refund a delivered order: the payment service refunds it, then the order becomes ``refunded``."""
+
+    @extend_schema(
+        parameters=[ORDER_ID],
+        request=None,
+        responses={202: OrderOutput, 409: ILLEGAL_TRANSITION},
+        description="202 with the order, still delivered: it becomes refunded once the payment service refunded it.",
+    )
+    def post(self, request: Request, order_id: str) -> Response:
+        order = order_request_refund(order=visible_order(request, order_id), by=caller(request, Principal).id)
+        return Response(OrderOutput(order).data, status=status.HTTP_202_ACCEPTED)

@@ -9,6 +9,13 @@ class InvalidOrder(InvalidInput):
     """The request breaks a rule of orders (a header, a product that cannot be sold, mixed currencies)."""
 
 
+class CardDataRefused(InvalidInput):
+    """The request carries card details; orders take a payment provider's token only (:mod:`orders.card_data`)."""
+
+    code = "card-data-refused"
+    title = "Card details are not accepted"
+
+
 class IllegalTransition(Conflict):
     """The state machine (:mod:`orders.state`) does not allow this status change."""
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from orders.models import PaymentStatus
 from orders.services import (
     ShortLine,
     customer_deactivate,
     customer_record,
+    order_apply_payment_authorized,
+    order_apply_payment_failure,
+    order_apply_payment_progress,
+    order_apply_refund,
     order_apply_reservation,
     order_apply_reservation_failure,
 )
@@ -33,6 +38,32 @@ def on_inventory_reservation_failed(envelope: Envelope) -> None:
         for line in payload["short_lines"]
     ]
     order_apply_reservation_failure(order_id=UUID(payload["order_id"]), short_lines=short_lines)
+
+
+@handles("payment.authorized")
+def on_payment_authorized(envelope: Envelope) -> None:
+    order_apply_payment_authorized(order_id=UUID(envelope.payload["order_id"]))
+
+
+@handles("payment.failed")
+def on_payment_failed(envelope: Envelope) -> None:
+    payload = envelope.payload
+    order_apply_payment_failure(order_id=UUID(payload["order_id"]), reason=payload["reason"])
+
+
+@handles("payment.captured")
+def on_payment_captured(envelope: Envelope) -> None:
+    order_apply_payment_progress(order_id=UUID(envelope.payload["order_id"]), payment_status=PaymentStatus.CAPTURED)
+
+
+@handles("payment.voided")
+def on_payment_voided(envelope: Envelope) -> None:
+    order_apply_payment_progress(order_id=UUID(envelope.payload["order_id"]), payment_status=PaymentStatus.VOIDED)
+
+
+@handles("payment.refunded")
+def on_payment_refunded(envelope: Envelope) -> None:
+    order_apply_refund(order_id=UUID(envelope.payload["order_id"]))
 
 
 @handles("user.registered")

@@ -8,19 +8,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from orders.models import Order
 from orders.selectors import order_get
 from protos.order.v1 import order_pb2, order_pb2_grpc
-from shared.ids import parse_uuid
+from shared.grpc_server import found, registration, requested_id
 from shared.money import money
 
 
 class OrderServicer(order_pb2_grpc.OrderServiceServicer):
     def GetOrder(self, request: order_pb2.GetOrderRequest, context: grpc.ServicerContext) -> order_pb2.Order:
-        order_id = parse_uuid(request.id)
-        if order_id is None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not an order id (a UUID).")
-        order = order_get(order_id=order_id)
-        if order is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"No order has the id {order_id}.")
-        return order_message(order)
+        order_id = requested_id(context, request.id, noun="an order")
+        return order_message(found(context, order_get(order_id=order_id), f"No order has the id {order_id}."))
 
 
 def order_message(order: Order) -> order_pb2.Order:
@@ -47,7 +42,8 @@ def order_message(order: Order) -> order_pb2.Order:
     )
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    order_pb2_grpc.add_OrderServiceServicer_to_server(OrderServicer(), server)
-    return [order_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name]
+register = registration(
+    order_pb2_grpc.add_OrderServiceServicer_to_server,
+    OrderServicer,
+    order_pb2.DESCRIPTOR.services_by_name["OrderService"],
+)

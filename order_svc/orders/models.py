@@ -25,6 +25,18 @@ class OrderStatus(models.TextChoices):
     SHIPPED = "shipped"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
+
+
+class PaymentStatus(models.TextChoices):
+    """The order's view of its payment: a projection of the payment service's ``payment.*`` events."""
+
+    PENDING = "pending"
+    AUTHORIZED = "authorized"
+    CAPTURED = "captured"
+    VOIDED = "voided"
+    REFUNDED = "refunded"
+    FAILED = "failed"
 
 
 class CustomerRole(models.TextChoices):
@@ -34,6 +46,11 @@ class CustomerRole(models.TextChoices):
 
 def _status_is_known(field: str) -> models.Q:
     return models.Q(**{f"{field}__in": OrderStatus.values})
+
+
+# A payment provider's token for how the customer pays (Stripe's test tokens look like ``pm_card_visa``).
+MAX_PAYMENT_METHOD_LENGTH = 67
+PAYMENT_METHOD_PATTERN = r"^pm_[A-Za-z0-9_]{1,64}$"
 
 
 class Order(models.Model):
@@ -49,6 +66,11 @@ class Order(models.Model):
     total = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
     rejection_reason = models.TextField(blank=True, default="")
+    # The provider's token the customer pays with (never card details); empty only on orders older than payments.
+    payment_method = models.CharField(max_length=MAX_PAYMENT_METHOD_LENGTH, blank=True, default="")
+    payment_status = models.CharField(max_length=16, choices=PaymentStatus.choices, default=PaymentStatus.PENDING)
+    # When inventory reserved the stock: a pending order with it set is waiting for its payment.
+    stock_reserved_at = models.DateTimeField(null=True, blank=True)
     shipping_address = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -59,6 +81,13 @@ class Order(models.Model):
             models.CheckConstraint(condition=_status_is_known("status"), name="order_status_known"),
             models.CheckConstraint(condition=models.Q(total__gte=0), name="order_total_not_negative"),
             models.CheckConstraint(condition=models.Q(currency__regex=r"^[A-Z]{3}$"), name="order_currency_iso"),
+            models.CheckConstraint(
+                condition=models.Q(payment_status__in=PaymentStatus.values), name="order_payment_status_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(payment_method="") | models.Q(payment_method__regex=PAYMENT_METHOD_PATTERN),
+                name="order_payment_method_is_a_token",
+            ),
         ]
         indexes = [
             models.Index(fields=["customer_id", "-created_at"], name="order_customer_newest_idx"),

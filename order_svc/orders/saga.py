@@ -27,6 +27,7 @@ def order_part(*, order_id: uuid.UUID) -> dict[str, Any] | None:
         "total": money(order.total),
         "currency": order.currency,
         "rejection_reason": order.rejection_reason,
+        "payment_status": order.payment_status,
         "created_at": moment(order.created_at),
     }
 

@@ -8,7 +8,16 @@ from typing import Any
 
 from rest_framework import serializers
 
-from orders.models import MAX_LINES, MAX_QUANTITY, Order, OrderLine, OrderStatus, StatusHistory
+from orders.models import (
+    MAX_LINES,
+    MAX_PAYMENT_METHOD_LENGTH,
+    MAX_QUANTITY,
+    PAYMENT_METHOD_PATTERN,
+    Order,
+    OrderLine,
+    OrderStatus,
+    StatusHistory,
+)
 from shared.serializers import StrictInput
 
 MAX_ADDRESS_BYTES = 4096
@@ -24,9 +33,17 @@ class LineInput(StrictInput):
 
 
 class PlaceOrderInput(StrictInput):
-    """A new order: 1 to 50 lines, no product twice, and where to ship it (any JSON object)."""
+    """A new order: 1 to 50 lines, no product twice, how it is paid, and where to ship it (any JSON object)."""
 
     items = serializers.ListField(child=LineInput(), min_length=1, max_length=MAX_LINES)
+    payment_method = serializers.RegexField(
+        PAYMENT_METHOD_PATTERN,
+        max_length=MAX_PAYMENT_METHOD_LENGTH,
+        help_text="The payment provider's token for how the customer pays, e.g. pm_card_visa; never card details.",
+        error_messages={
+            "invalid": "Send the payment provider's token, e.g. pm_card_visa: pm_ then 1 to 64 letters, digits or _."
+        },
+    )
     shipping_address = serializers.DictField(required=False, allow_null=True)
 
     def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -86,6 +103,8 @@ class OrderOutput(serializers.ModelSerializer[Order]):
             "total",
             "currency",
             "rejection_reason",
+            "payment_method",
+            "payment_status",
             "shipping_address",
             "created_at",
             "updated_at",

@@ -21,7 +21,16 @@ from django.utils import timezone
 
 from orders.errors import CustomerInactive, IdempotencyKeyReused, InvalidOrder
 from orders.metrics import count_expired_on_commit, count_placed_on_commit, count_transition_on_commit
-from orders.models import MAX_MONEY, Customer, IdempotencyKey, Order, OrderLine, OrderStatus, StatusHistory
+from orders.models import (
+    MAX_MONEY,
+    Customer,
+    IdempotencyKey,
+    Order,
+    OrderLine,
+    OrderStatus,
+    PaymentStatus,
+    StatusHistory,
+)
 from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
 from shared.errors import Conflict
@@ -30,8 +39,10 @@ from shared.money import money
 
 logger = logging.getLogger(__name__)
 
-# The rejection reason of a pending order the timeout sweep gave up on (customers and the API see it).
+# The rejection reason of a pending order the timeout sweep gave up on (customers and the API see it):
+# still waiting for inventory, or with its stock reserved and still waiting for the payment.
 EXPIRED_REASON = "timed out waiting for stock reservation"
+EXPIRED_AWAITING_PAYMENT_REASON = "timed out waiting for payment authorization"
 
 
 @dataclass(frozen=True)
@@ -67,18 +78,21 @@ def order_place(
     customer_id: uuid.UUID,
     idempotency_key: str,
     lines: Sequence[LineRequest],
+    payment_method: str,
     shipping_address: dict[str, Any] | None = None,
 ) -> Placement:
     """Places a pending order priced by the product service, and publishes ``order.placed``.
 
-    ``lines`` are already valid in shape (1 to 50, quantities 1 to 1000, no product twice).
+    ``lines`` are already valid in shape (1 to 50, quantities 1 to 1000, no product twice), and
+    ``payment_method`` is a provider's token (``pm_...``); ``order.placed`` carries it with the
+    total, for the payment service to authorize once inventory has reserved the stock.
     The same ``idempotency_key`` with the same request returns the order it made the first time
     (``created=False``); with a different request it raises
     :class:`~orders.errors.IdempotencyKeyReused`. Raises :class:`~orders.errors.CustomerInactive`
     for a deactivated customer, :class:`~orders.errors.InvalidOrder` for products that cannot be
     sold, and the product service's errors (:mod:`orders.products`). Nothing is written then.
     """
-    request_hash = _request_hash(lines=lines, shipping_address=shipping_address)
+    request_hash = _request_hash(lines=lines, payment_method=payment_method, shipping_address=shipping_address)
     _check_customer_may_order(customer_id=customer_id)
     earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
     if earlier is not None:
@@ -92,7 +106,11 @@ def order_place(
                 customer_id=customer_id, key=idempotency_key, request_hash=request_hash
             )
             order = Order.objects.create(
-                customer_id=customer_id, total=priced.total, currency=priced.currency, shipping_address=shipping_address
+                customer_id=customer_id,
+                total=priced.total,
+                currency=priced.currency,
+                payment_method=payment_method,
+                shipping_address=shipping_address,
             )
             for line in priced.lines:
                 line.order = order
@@ -128,7 +146,7 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
     row, so two concurrent changes cannot both start from the same status. In one transaction:
     the status (and, for ``rejected``, ``reason`` as the rejection reason), a history row, and
     ``order.status_changed`` plus the specific event (``order.confirmed``, ``order.rejected``,
-    ``order.cancelled``, ``order.shipped``). ``by`` is the acting user, None for the system.
+    ``order.cancelled``, ``order.shipped``; ``refunded`` has none). ``by`` is the acting user, None for the system.
     Raises :class:`~orders.errors.IllegalTransition` (409) and changes nothing otherwise.
     """
     with transaction.atomic():
@@ -163,12 +181,13 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
 
 
 def order_apply_reservation(*, order_id: uuid.UUID) -> None:
-    """The saga's ``inventory.reserved``: a pending order becomes confirmed (by the system).
+    """The saga's ``inventory.reserved``: a pending order records it and stays pending, waiting for its payment.
 
-    Safe to repeat: an order already confirmed (or further) is left alone. An order cancelled
-    before the reservation arrived gets ``order.cancelled`` published again, and an order rejected
-    meanwhile (its reservation crossed the timeout, see :func:`order_expire_pending`) gets
-    ``order.rejected`` again, so inventory releases the late reservation (its release is idempotent).
+    The payment service authorizes on the same event; ``payment.authorized`` confirms the order
+    (:func:`order_apply_payment_authorized`). Safe to repeat: the first reservation's time is kept.
+    An order cancelled before the reservation arrived gets ``order.cancelled`` published again, and
+    an order rejected meanwhile (its reservation crossed the timeout, see :func:`order_expire_pending`)
+    gets ``order.rejected`` again, so inventory releases the late reservation (its release is idempotent).
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
@@ -176,21 +195,11 @@ def order_apply_reservation(*, order_id: uuid.UUID) -> None:
             logger.warning("inventory.reserved for unknown order %s; ignored", order_id)
             return
         if order.status == OrderStatus.PENDING:
-            order_transition(order=order, to=OrderStatus.CONFIRMED, by=None, reason="Stock reserved.")
-        elif order.status == OrderStatus.CANCELLED:
-            logger.info("order %s was cancelled before its stock was reserved; asking to release it", order_id)
-            publish(
-                Envelope(
-                    type="order.cancelled",
-                    key=str(order.id),
-                    payload=_cancelled_payload(order, reason="Stock was reserved after the order was cancelled."),
-                )
-            )
-        elif order.status == OrderStatus.REJECTED:
-            logger.info("order %s was rejected before its stock was reserved; asking to release it", order_id)
-            rejected = _specific_event(order, reason=order.rejection_reason)
-            if rejected is not None:  # always: a rejected order's own event is order.rejected
-                publish(rejected)
+            if order.stock_reserved_at is None:
+                order.stock_reserved_at = timezone.now()
+                order.save(update_fields=["stock_reserved_at", "updated_at"])
+        elif order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            _ask_to_compensate(order, late="Stock was reserved")
         else:
             logger.info("inventory.reserved for order %s in status %s; nothing to do", order_id, order.status)
 
@@ -212,13 +221,97 @@ def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequenc
         order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason)
 
 
+def order_apply_payment_authorized(*, order_id: uuid.UUID) -> None:
+    """The saga's ``payment.authorized``: a pending order (its stock reserved) becomes confirmed (by the system).
+
+    Safe to repeat: an order already confirmed (or further) only keeps ``payment_status`` up to
+    date. An order cancelled or rejected before the authorization arrived gets its
+    ``order.cancelled`` or ``order.rejected`` published again, so the payment service voids the
+    authorization and inventory releases the stock (both idempotent).
+    """
+    with transaction.atomic():
+        order = _follow_payment(
+            order_id, PaymentStatus.AUTHORIZED, moves=OrderStatus.PENDING, to=OrderStatus.CONFIRMED,
+            reason="Payment authorized.",
+        )  # fmt: skip
+        if order is not None and order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+            _ask_to_compensate(order, late="The payment was authorized")
+
+
+def order_apply_payment_failure(*, order_id: uuid.UUID, reason: str) -> None:
+    """The saga's ``payment.failed``: a pending order becomes rejected (``payment declined: <reason>``).
+
+    ``order.rejected`` makes inventory release the reservation. Safe to repeat: an order no longer
+    pending (rejected already, or cancelled meanwhile) keeps its status.
+    """
+    with transaction.atomic():
+        _follow_payment(
+            order_id, PaymentStatus.FAILED, moves=OrderStatus.PENDING, to=OrderStatus.REJECTED,
+            reason=f"payment declined: {reason}",
+        )  # fmt: skip
+
+
+def order_apply_payment_progress(*, order_id: uuid.UUID, payment_status: PaymentStatus) -> None:
+    """``payment.captured`` or ``payment.voided``: only the order's ``payment_status`` changes.
+
+    The order's status already moved (shipped, cancelled); this is the payment catching up.
+    """
+    with transaction.atomic():
+        _record_payment_status(order_id=order_id, payment_status=payment_status)
+
+
+def order_apply_refund(*, order_id: uuid.UUID) -> None:
+    """The saga's ``payment.refunded``: a delivered order becomes refunded (final; stock is not returned).
+
+    Safe to repeat: a refunded order is left alone.
+    """
+    with transaction.atomic():
+        _follow_payment(
+            order_id, PaymentStatus.REFUNDED, moves=OrderStatus.DELIVERED, to=OrderStatus.REFUNDED,
+            reason="Payment refunded.",
+        )  # fmt: skip
+
+
+def _follow_payment(
+    order_id: uuid.UUID, payment_status: PaymentStatus, *, moves: OrderStatus, to: OrderStatus, reason: str
+) -> Order | None:
+    """Records the payment's news on the order and moves an order in status ``moves`` on to ``to``; an order
+    in another status keeps it (logged, unless it is ``to`` already: a redelivery). None for an unknown order."""
+    order = _record_payment_status(order_id=order_id, payment_status=payment_status)
+    if order is None:
+        return None
+    if order.status == moves:
+        order_transition(order=order, to=to, by=None, reason=reason)
+    elif order.status != to:
+        logger.info("payment %s for order %s in status %s: status left alone", payment_status, order_id, order.status)
+    return order
+
+
+def order_request_refund(*, order: Order, by: uuid.UUID) -> Order:
+    """Asks the payment service to refund ``order`` (``order.refund_requested``); returns the order, unchanged.
+
+    Only an order the state machine lets become ``refunded`` (a delivered one) may be refunded;
+    otherwise :class:`~orders.errors.IllegalTransition` (409) and nothing is published. The order
+    becomes refunded when ``payment.refunded`` arrives (:func:`order_apply_refund`). Asking again
+    before then publishes again: the payment service refunds an order once.
+    """
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        check_transition(current=locked.status, to=OrderStatus.REFUNDED)
+        publish(Envelope(type="order.refund_requested", key=str(locked.id), payload={"order_id": str(locked.id)}))
+    logger.info("refund of order %s requested by %s", locked.id, by)
+    return locked
+
+
 def order_expire_pending(*, older_than: timedelta, limit: int = 100) -> list[Order]:
     """Rejects up to ``limit`` orders still pending ``older_than`` after placement; returns them, oldest first.
 
-    The saga lost its way for these (``order.placed`` dead-lettered, or no answer came): rejecting
-    them tells the customer, and ``order.rejected`` makes inventory release anything it reserved.
-    A reservation that lands later is released by :func:`order_apply_reservation`. Each goes
-    through :func:`order_transition` (reason :data:`EXPIRED_REASON`, history, events, metrics) and
+    The saga lost its way for these (``order.placed`` dead-lettered, or no answer came from inventory
+    or from the payment service): rejecting them tells the customer, and ``order.rejected`` makes
+    inventory release anything it reserved. A reservation or an authorization that lands later is
+    compensated by :func:`order_apply_reservation` and :func:`order_apply_payment_authorized`. Each
+    goes through :func:`order_transition` (reason :data:`EXPIRED_REASON`, or
+    :data:`EXPIRED_AWAITING_PAYMENT_REASON` once the stock was reserved; history, events, metrics) and
     is also counted as ``expired``. Safe with several sweeps at once: rows are taken with
     ``FOR UPDATE SKIP LOCKED``, so an order locked by another sweep (or by the consumer
     confirming it right now) is skipped, never waited for nor handled twice.
@@ -232,10 +325,11 @@ def order_expire_pending(*, older_than: timedelta, limit: int = 100) -> list[Ord
         )
         expired = []
         for order in stale:
-            expired.append(order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=EXPIRED_REASON))
+            reason = EXPIRED_REASON if order.stock_reserved_at is None else EXPIRED_AWAITING_PAYMENT_REASON
+            expired.append(order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason))
             count_expired_on_commit()
     for order in expired:
-        logger.warning("order %s was pending for over %s; rejected: %s", order.id, older_than, EXPIRED_REASON)
+        logger.warning("order %s was pending for over %s; rejected: %s", order.id, older_than, order.rejection_reason)
     return expired
 
 
@@ -260,10 +354,11 @@ def _check_customer_may_order(*, customer_id: uuid.UUID) -> None:
         raise CustomerInactive("This account is deactivated and cannot place orders.")
 
 
-def _request_hash(*, lines: Sequence[LineRequest], shipping_address: dict[str, Any] | None) -> str:
+def _request_hash(*, lines: Sequence[LineRequest], payment_method: str, shipping_address: dict[str, Any] | None) -> str:
     """The SHA-256 of the request's canonical JSON: what makes two uses of one key "the same request"."""
     canonical = {
         "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
+        "payment_method": payment_method,
         "shipping_address": shipping_address,
     }
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -341,7 +436,40 @@ def _placed_payload(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
         ],
         "total": money(order.total),
         "currency": order.currency,
+        "payment_method": order.payment_method,
     }
+
+
+def _record_payment_status(*, order_id: uuid.UUID, payment_status: PaymentStatus) -> Order | None:
+    """Locks the order and sets its ``payment_status`` projection; None (logged) for an unknown order.
+
+    The payment service publishes an order's events in order on one partition (key: the order
+    id), so the latest event applied is the payment's current state.
+    """
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        logger.warning("payment %s for unknown order %s; ignored", payment_status, order_id)
+        return None
+    if order.payment_status != payment_status:
+        order.payment_status = payment_status
+        order.save(update_fields=["payment_status", "updated_at"])
+    return order
+
+
+def _ask_to_compensate(order: Order, *, late: str) -> None:
+    """Publishes a cancelled or rejected order's own event again, for a step of the saga that landed late.
+
+    Whoever acted on the late step undoes it on that event: inventory releases the stock, the
+    payment service voids the authorization (both idempotent).
+    """
+    logger.info("order %s is %s; %s too late: asking to undo it", order.id, order.status, late.lower())
+    if order.status == OrderStatus.CANCELLED:
+        reason = f"{late} after the order was cancelled."
+        publish(Envelope(type="order.cancelled", key=str(order.id), payload=_cancelled_payload(order, reason=reason)))
+    else:
+        rejected = _specific_event(order, reason=order.rejection_reason)
+        if rejected is not None:  # always: a rejected order's own event is order.rejected
+            publish(rejected)
 
 
 def _cancelled_payload(order: Order, *, reason: str) -> dict[str, Any]:

@@ -6,14 +6,12 @@ refer to them, and whether one may be sold is the caller's decision.
 
 from __future__ import annotations
 
-import uuid
-
 import grpc
 
 from catalog.models import Product
 from catalog.selectors import product_get, product_get_many
 from protos.product.v1 import product_pb2, product_pb2_grpc
-from shared.ids import parse_uuid
+from shared.grpc_server import found, registration, requested_id, requested_ids
 from shared.money import money
 
 MAX_BATCH = 500  # ids per GetProducts call; an order has at most 50 lines
@@ -24,17 +22,7 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         self, request: product_pb2.GetProductsRequest, context: grpc.ServicerContext
     ) -> product_pb2.GetProductsResponse:
         """The products found, in the order asked and each once, plus the ids no product has; one query."""
-        if len(request.ids) > MAX_BATCH:
-            context.abort(
-                grpc.StatusCode.INVALID_ARGUMENT, f"At most {MAX_BATCH} ids per call, not {len(request.ids)}."
-            )
-        parsed: list[uuid.UUID] = []
-        for raw in request.ids:
-            product_id = parse_uuid(raw)
-            if product_id is None:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{raw!r} is not a product id (a UUID).")
-            parsed.append(product_id)
-        wanted = list(dict.fromkeys(parsed))
+        wanted = list(dict.fromkeys(requested_ids(context, request.ids, noun="a product", most=MAX_BATCH)))
         found = product_get_many(product_ids=wanted)
         return product_pb2.GetProductsResponse(
             products=[product_message(found[product_id]) for product_id in wanted if product_id in found],
@@ -42,13 +30,9 @@ class ProductServicer(product_pb2_grpc.ProductServiceServicer):
         )
 
     def GetProduct(self, request: product_pb2.GetProductRequest, context: grpc.ServicerContext) -> product_pb2.Product:
-        product_id = parse_uuid(request.id)
-        if product_id is None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a product id (a UUID).")
+        product_id = requested_id(context, request.id, noun="a product")
         product = product_get(product_id=product_id, include_inactive=True)
-        if product is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"No product has the id {product_id}.")
-        return product_message(product)
+        return product_message(found(context, product, f"No product has the id {product_id}."))
 
 
 def product_message(product: Product) -> product_pb2.Product:
@@ -63,7 +47,8 @@ def product_message(product: Product) -> product_pb2.Product:
     )
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    product_pb2_grpc.add_ProductServiceServicer_to_server(ProductServicer(), server)
-    return [product_pb2.DESCRIPTOR.services_by_name["ProductService"].full_name]
+register = registration(
+    product_pb2_grpc.add_ProductServiceServicer_to_server,
+    ProductServicer,
+    product_pb2.DESCRIPTOR.services_by_name["ProductService"],
+)

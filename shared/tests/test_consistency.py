@@ -74,6 +74,7 @@ def test_a_consistent_shop_has_no_violation():
         ("cancelled", "reserved"),
         ("shipped", "reserved"),
         ("delivered", "released"),
+        ("refunded", "released"),  # a refund does not return the stock
         ("pending", "consumed"),
     ],
 )
@@ -94,6 +95,8 @@ def test_an_order_whose_status_disagrees_with_its_reservation_is_a_violation(sta
         ("cancelled", "failed"),
         ("shipped", "consumed"),
         ("delivered", "consumed"),
+        ("refunded", "consumed"),
+        ("rejected", "released"),  # declined payment: inventory released the reservation
     ],
 )
 def test_an_order_whose_status_agrees_with_its_reservation_passes(status, state):

@@ -65,15 +65,17 @@ def test_the_consumer_reads_the_topics_of_the_events_it_handles():
     own.handles("product.created")(lambda envelope: None)
     own.handles("order.placed")(lambda envelope: None)
     assert own.topics() == ["orders", "products"]
-    assert HANDLERS.topics() == ["inventory", "users"]  # this (order) process's consumer
+    assert HANDLERS.topics() == ["inventory", "payments", "users"]  # this (order) process's consumer
 
 
 def test_every_event_but_the_status_trail_has_a_consumer_and_ping_reaches_every_consumer():
     """Consumers come from each service's registered handlers (a process per service), not from a list."""
     consumers = {event.name: event_catalog.consumers_of(event) for event in EVENT_TYPES}
     assert consumers["inventory.released"] == []
-    assert consumers["user.tokens_revoked"] == ["gateway", "inventory", "order", "product"]  # not its issuer
-    assert consumers[PING] == ["gateway", "inventory", "order", "product"]  # user consumes no topic
+    assert consumers["user.tokens_revoked"] == ["gateway", "inventory", "order", "payment", "product"]  # not its issuer
+    assert consumers[PING] == ["gateway", "inventory", "order", "payment", "product"]  # user consumes no topic
+    assert consumers["inventory.reserved"] == ["order", "payment"]
+    assert consumers["order.refund_requested"] == ["payment"]
     assert [name for name, services in consumers.items() if not services] == [
         "order.confirmed",
         "order.status_changed",

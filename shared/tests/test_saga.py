@@ -192,12 +192,69 @@ def test_a_dead_letter_whose_event_was_applied_since_says_so_in_the_text():
     assert "(failed publish attempts 0)" in render(story)
 
 
-def test_an_answer_not_applied_by_the_order_service_resends_the_answer_from_the_inventory_outbox():
-    story = merge([order_part(events=[PLACED]), inventory_part(events=[RESERVED], inbox=[PLACED_APPLIED])])
+def test_a_failed_reservation_not_applied_by_the_order_service_resends_it_from_the_inventory_outbox():
+    failed = event("inventory", "inventory.reservation_failed", RESERVED_ID)
+    story = merge([order_part(events=[PLACED]), inventory_part(events=[failed], inbox=[PLACED_APPLIED])])
     step = next_step(story)
 
-    assert step.waiting_on.startswith("order service to apply inventory.reserved")
+    assert step.waiting_on.startswith("order service to apply inventory.reservation_failed")
     assert (step.resend.service, step.resend.event_id) == ("inventory", RESERVED_ID)
+
+
+AUTHORIZED_ID = "00000000-0000-4000-8000-000000000003"
+RESERVED_APPLIED_BY_PAYMENT = applied("payment", "inventory.reserved", RESERVED_ID, "2026-01-01T10:00:00.400000+00:00")
+
+
+def payment_part(*, events=(), inbox=(), payment=None):
+    return {
+        "service": "payment",
+        "order_id": ORDER_ID,
+        "events": list(events),
+        "applied": list(inbox),
+        "dead_letters": [],
+        "payment": payment,
+    }
+
+
+def reserved_story(*payment_parts):
+    return merge(
+        [order_part(events=[PLACED]), inventory_part(events=[RESERVED], inbox=[PLACED_APPLIED]), *payment_parts]
+    )
+
+
+def test_a_reservation_not_applied_by_payment_resends_it_from_the_inventory_outbox():
+    step = next_step(reserved_story(payment_part()))
+
+    assert step.waiting_on.startswith("payment to apply inventory.reserved")
+    assert (step.resend.service, step.resend.event_id) == ("inventory", RESERVED_ID)
+
+
+def test_a_payment_call_in_progress_is_named():
+    payment = {"status": "requires_authorization", "amount": "20.00", "pending_step": "authorize", "attempts": 2,
+               "history": []}  # fmt: skip
+    story = reserved_story(payment_part(inbox=[RESERVED_APPLIED_BY_PAYMENT], payment=payment))
+
+    assert waiting_on(story) == "payment to answer inventory.reserved (provider call authorize pending after 2 calls)"
+    assert next_step(story).resend is None
+
+
+def test_a_payment_answer_not_applied_by_the_order_service_resends_it_from_the_payment_outbox():
+    authorized = event("payment", "payment.authorized", AUTHORIZED_ID)
+    story = reserved_story(payment_part(events=[authorized], inbox=[RESERVED_APPLIED_BY_PAYMENT]))
+    step = next_step(story)
+
+    assert step.waiting_on.startswith("order service to apply payment.authorized")
+    assert (step.resend.service, step.resend.event_id) == ("payment", AUTHORIZED_ID)
+
+
+def test_the_payment_history_is_in_the_story_text():
+    payment = {"status": "failed", "amount": "20.00", "pending_step": "", "attempts": 3, "history": [
+        {"status": "requires_authorization", "note": "", "at": "2026-01-01T10:00:00.360000+00:00"},
+        {"status": "failed", "note": "provider unavailable", "at": "2026-01-01T10:00:00.900000+00:00"},
+    ]}  # fmt: skip
+    text = render(reserved_story(payment_part(inbox=[RESERVED_APPLIED_BY_PAYMENT], payment=payment)))
+
+    assert "payment    payment failed (provider unavailable)" in text
 
 
 def test_an_applied_order_placed_without_an_answer_waits_on_inventory_to_answer():

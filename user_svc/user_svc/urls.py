@@ -9,7 +9,5 @@ urlpatterns = [
     path(".well-known/", include(well_known_urlpatterns)),
 ]
 
-handler400 = HANDLERS["handler400"]
-handler403 = HANDLERS["handler403"]
-handler404 = HANDLERS["handler404"]
-handler500 = HANDLERS["handler500"]
+# handler400, handler403, handler404 and handler500: problem+json answers (shared.urls).
+globals().update(HANDLERS)

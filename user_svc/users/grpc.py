@@ -7,7 +7,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
-from shared.ids import parse_uuid
+from shared.grpc_server import found, registration, requested_id
 from users.errors import AuthenticationRefused, NotStaff, SignInBlocked
 from users.models import User
 from users.selectors import user_get
@@ -16,13 +16,8 @@ from users.sign_in import auth_authenticate_staff
 
 class UserServicer(user_pb2_grpc.UserServiceServicer):
     def GetUser(self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext) -> user_pb2.User:
-        user_id = parse_uuid(request.id)
-        if user_id is None:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"{request.id!r} is not a user id (a UUID).")
-        user = user_get(user_id=user_id)
-        if user is None:
-            context.abort(grpc.StatusCode.NOT_FOUND, f"No user has the id {user_id}.")
-        return user_message(user)
+        user_id = requested_id(context, request.id, noun="a user")
+        return user_message(found(context, user_get(user_id=user_id), f"No user has the id {user_id}."))
 
     def AuthenticateStaff(
         self, request: user_pb2.AuthenticateStaffRequest, context: grpc.ServicerContext
@@ -54,7 +49,6 @@ def user_message(user: User) -> user_pb2.User:
     )
 
 
-def register(server: grpc.Server) -> list[str]:
-    """Adds the servicer to ``server``; the names are what the health service reports as serving."""
-    user_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(), server)
-    return [user_pb2.DESCRIPTOR.services_by_name["UserService"].full_name]
+register = registration(
+    user_pb2_grpc.add_UserServiceServicer_to_server, UserServicer, user_pb2.DESCRIPTOR.services_by_name["UserService"]
+)

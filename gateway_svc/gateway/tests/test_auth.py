@@ -57,6 +57,7 @@ def test_customer_may_call_a_user_route(client, upstreams):
         ("get", "/api/v1/inventory"),
         ("post", "/api/v1/orders/5d0c/status"),
         ("get", "/api/v1/users"),
+        ("get", "/api/v1/payments/5d0c"),
     ],
 )
 def test_customer_on_a_staff_route_is_403_and_not_forwarded(client, upstreams, method, path):

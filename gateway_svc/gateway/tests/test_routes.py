@@ -1,6 +1,7 @@
 import pytest
 
 from gateway.routes import ROUTES, route_for
+from shared.topology import DOMAIN_SERVICES
 
 
 @pytest.mark.parametrize(
@@ -14,6 +15,7 @@ from gateway.routes import ROUTES, route_for
         ("/api/v1/categories", "product"),
         ("/api/v1/inventory/5d0c/adjustments", "inventory"),
         ("/api/v1/orders/5d0c/cancel", "order"),
+        ("/api/v1/payments/5d0c", "payment"),
     ],
 )
 def test_each_public_path_has_its_service(path, service):
@@ -28,4 +30,4 @@ def test_paths_outside_the_table_have_no_route(path):
 
 
 def test_route_table_names_only_domain_services():
-    assert {route.service for route in ROUTES} == {"user", "product", "order", "inventory"}
+    assert {route.service for route in ROUTES} == {spec.name for spec in DOMAIN_SERVICES}

@@ -71,7 +71,7 @@ def test_schema_merges_the_services_and_names_the_missing_ones(client, two_servi
         "/api/v1/orders",
         "/api/v1/orders/{id}/status",
     }
-    assert document["x-missing-services"] == ["user", "inventory"]
+    assert document["x-missing-services"] == ["user", "inventory", "payment"]
     assert two_services_up["product"].requests[0]["path"] == "/api/schema?format=json"
 
 

@@ -66,6 +66,7 @@ def order_placed(order_id: uuid.UUID, lines: Sequence[tuple[uuid.UUID, int]]) ->
             ],
             "total": f"{2.5 * sum(quantity for _, quantity in lines):.2f}",
             "currency": "USD",
+            "payment_method": "pm_card_visa",
         },
     )
     envelope.validate()

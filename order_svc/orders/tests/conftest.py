@@ -10,13 +10,11 @@ from dataclasses import dataclass, field
 
 import grpc
 import pytest
-from rest_framework.test import APIClient
 
 from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared import grpc_client
-from shared.grpc_server import create_server
-from shared.testing.clients import bearer_client
-from shared.testing.tokens import access_token
+from shared.grpc_server import create_server, registration
+from shared.testing.fixtures import as_customer, as_other_customer, as_staff  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
@@ -27,21 +25,6 @@ def customer_id() -> uuid.UUID:
 @pytest.fixture
 def staff_id() -> uuid.UUID:
     return uuid.UUID("22222222-2222-4222-8222-222222222222")
-
-
-@pytest.fixture
-def as_customer(customer_id) -> APIClient:
-    return bearer_client(access_token(customer_id))
-
-
-@pytest.fixture
-def as_other_customer() -> APIClient:
-    return bearer_client(access_token(uuid.UUID("33333333-3333-4333-8333-333333333333")))
-
-
-@pytest.fixture
-def as_staff(staff_id) -> APIClient:
-    return bearer_client(access_token(staff_id, "staff"))
 
 
 @dataclass
@@ -93,10 +76,11 @@ def catalog(settings) -> Iterator[FakeCatalog]:
     """A real gRPC ProductService on a free port, which the order service is pointed at."""
     fake = FakeCatalog()
 
-    def register(server: grpc.Server) -> list[str]:
-        product_pb2_grpc.add_ProductServiceServicer_to_server(fake, server)
-        return ["shop.product.v1.ProductService"]
-
+    register = registration(
+        product_pb2_grpc.add_ProductServiceServicer_to_server,
+        lambda: fake,
+        product_pb2.DESCRIPTOR.services_by_name["ProductService"],
+    )
     server, port, _ = create_server(port=0, registers=[register])
     server.start()
     point_product_service_at(settings, f"127.0.0.1:{port}")

@@ -17,4 +17,6 @@ def deliver(event_type: str, key: str, payload: dict[str, Any]) -> Outcome:
 
 
 def place_body(*lines: tuple[Any, int], **extra: Any) -> dict[str, Any]:
-    return {"items": [{"product_id": str(product_id), "quantity": quantity} for product_id, quantity in lines]} | extra
+    """A placing body paid with the sandbox's always-succeeding card unless ``extra`` says otherwise."""
+    items = [{"product_id": str(product_id), "quantity": quantity} for product_id, quantity in lines]
+    return {"items": items, "payment_method": "pm_card_visa"} | extra

@@ -60,6 +60,19 @@ class TestTheSweep:
         order.refresh_from_db()
         assert (order.status, order.rejection_reason) == ("rejected", "timed out waiting for stock reservation")
 
+    def test_an_order_with_its_stock_reserved_times_out_waiting_for_its_payment(self):
+        order = placed_ago(TIMEOUT + timedelta(seconds=1))
+        reserved(order)
+
+        order_expire_pending(older_than=TIMEOUT)
+
+        order.refresh_from_db()
+        assert (order.status, order.rejection_reason) == ("rejected", "timed out waiting for payment authorization")
+        assert published()[-1] == (
+            "order.rejected",
+            {"order_id": str(order.id), "customer_id": str(order.customer_id), "reason": order.rejection_reason},
+        )
+
     def test_records_the_rejection_in_the_history_as_the_systems(self):
         order = placed_ago(TIMEOUT * 2)
 

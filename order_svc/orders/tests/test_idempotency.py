@@ -45,9 +45,13 @@ def test_a_repeated_request_is_answered_without_asking_the_catalog_again(as_cust
 @pytest.mark.django_db
 def test_the_same_body_with_fields_in_another_order_is_the_same_request(as_customer, catalog):
     mug = catalog.add("MUG-1")
-    first = place(as_customer, {"items": [{"product_id": str(mug), "quantity": 2}]}, "retry-me")
+    first = place(
+        as_customer, {"items": [{"product_id": str(mug), "quantity": 2}], "payment_method": "pm_x"}, "retry-me"
+    )
 
-    again = place(as_customer, {"items": [{"quantity": 2, "product_id": str(mug).upper()}]}, "retry-me")
+    again = place(
+        as_customer, {"payment_method": "pm_x", "items": [{"quantity": 2, "product_id": str(mug).upper()}]}, "retry-me"
+    )
 
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
 

@@ -38,11 +38,25 @@ def order_values(currency: str) -> tuple[float, float]:
 
 def place(catalog, *, currency: str = "USD") -> None:
     mug = catalog.add("MUG-1", "19.99", currency=currency)
-    order_place(customer_id=uuid.uuid4(), idempotency_key=uuid.uuid4().hex, lines=[LineRequest(mug, 2)])
+    order_place(
+        customer_id=uuid.uuid4(),
+        idempotency_key=uuid.uuid4().hex,
+        lines=[LineRequest(mug, 2)],
+        payment_method="pm_card_visa",
+    )
 
 
 def test_every_event_has_a_series_from_the_start():
-    assert set(ORDER_EVENTS) == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered", "expired"}
+    assert set(ORDER_EVENTS) == {
+        "placed",
+        "confirmed",
+        "rejected",
+        "cancelled",
+        "shipped",
+        "delivered",
+        "refunded",
+        "expired",
+    }
     for event in ORDER_EVENTS:
         assert REGISTRY.get_sample_value("shop_orders_total", {"event": event}) is not None
 
@@ -115,11 +129,11 @@ def test_an_illegal_transition_is_not_counted(django_capture_on_commit_callbacks
 def test_the_consumer_counts_a_confirmation_once(django_capture_on_commit_callbacks):
     order = make_order()
     confirmed = orders_counted("confirmed")
-    lines = [{"product_id": str(line.product_id), "quantity": line.quantity} for line in order.lines.all()]
+    authorized = {"order_id": str(order.id), "amount": "10.00", "currency": "USD", "provider": "sandbox"}
 
     with django_capture_on_commit_callbacks(execute=True):
-        deliver("inventory.reserved", str(order.id), {"order_id": str(order.id), "lines": lines})
-        deliver("inventory.reserved", str(order.id), {"order_id": str(order.id), "lines": lines})  # a redelivery
+        deliver("payment.authorized", str(order.id), authorized)
+        deliver("payment.authorized", str(order.id), authorized)  # a redelivery
 
     assert orders_counted("confirmed") == confirmed + 1
 

@@ -66,6 +66,8 @@ def test_placing_answers_201_with_the_pending_order_priced_by_the_catalog(as_cus
         "total": "53.48",
         "currency": "USD",
         "rejection_reason": None,
+        "payment_method": "pm_card_visa",
+        "payment_status": "pending",
         "shipping_address": None,
         "created_at": order.created_at.isoformat().replace("+00:00", "Z"),
         "updated_at": order.updated_at.isoformat().replace("+00:00", "Z"),
@@ -104,6 +106,7 @@ def test_placing_queues_order_placed_with_the_exact_payload(as_customer, custome
                 ],
                 "total": "44.48",
                 "currency": "USD",
+                "payment_method": "pm_card_visa",
             },
         )
     ]
@@ -242,6 +245,7 @@ def test_a_total_too_large_to_store_is_400(as_customer, catalog):
 
 
 PRODUCT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
+PAYMENT_METHOD_HINT = "Send the payment provider's token, e.g. pm_card_visa: pm_ then 1 to 64 letters, digits or _."
 
 
 @pytest.mark.parametrize(
@@ -280,7 +284,7 @@ PRODUCT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
         ),
         pytest.param(
             {"items": [{"product_id": PRODUCT, "quantity": 1}], "coupon": "FREE"},
-            {"coupon": ["Unknown field. Send only items, shipping_address."]},
+            {"coupon": ["Unknown field. Send only items, payment_method, shipping_address."]},
             id="unknown-field",
         ),
         pytest.param(
@@ -295,6 +299,31 @@ PRODUCT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
         ),
         pytest.param({}, {"items": ["This field is required."]}, id="no-items"),
         pytest.param(
+            {"items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": None},
+            {"payment_method": ["This field may not be null."]},
+            id="payment-method-null",
+        ),
+        pytest.param(
+            {"items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": "visa"},
+            {"payment_method": [PAYMENT_METHOD_HINT]},
+            id="payment-method-not-a-token",
+        ),
+        pytest.param(
+            {"items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": "pm_" + "a" * 65},
+            {"payment_method": ["Ensure this field has no more than 67 characters."]},
+            id="payment-method-too-long",
+        ),
+        pytest.param(
+            {"items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": "pm_card visa"},
+            {"payment_method": [PAYMENT_METHOD_HINT]},
+            id="payment-method-with-a-blank",
+        ),
+        pytest.param(
+            {"items": [{"product_id": PRODUCT, "quantity": 1}], "payment_method": 42},
+            {"payment_method": [PAYMENT_METHOD_HINT]},
+            id="payment-method-a-number",
+        ),
+        pytest.param(
             {"items": [{"product_id": PRODUCT, "quantity": 1}], "shipping_address": "Baker Street"},
             {"shipping_address": ['Expected a dictionary of items but got type "str".']},
             id="address-not-object",
@@ -302,7 +331,7 @@ PRODUCT = "aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa"
     ],
 )
 def test_an_invalid_body_is_400_and_asks_nothing_of_the_catalog(as_customer, catalog, body, errors):
-    response = place(as_customer, body)
+    response = place(as_customer, {"payment_method": "pm_card_visa"} | body)
 
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"

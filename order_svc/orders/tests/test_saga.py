@@ -1,4 +1,5 @@
-"""The order side of the saga: inventory's answer confirms or rejects a pending order, once."""
+"""The order side of the saga with inventory: a reservation keeps the order pending (the payment confirms it,
+see test_payment_saga), a shortage rejects it, once."""
 
 import uuid
 
@@ -33,43 +34,26 @@ def status_of(order):
     return Order.objects.get(pk=order.pk).status
 
 
-def test_reserved_confirms_a_pending_order():
+def test_reserved_keeps_a_pending_order_pending_waiting_for_its_payment():
     order = make_order()
 
     assert reserved(order) is Outcome.APPLIED
 
-    assert status_of(order) == OrderStatus.CONFIRMED
+    order.refresh_from_db()
+    assert (order.status, order.payment_status) == (OrderStatus.PENDING, "pending")
+    assert order.stock_reserved_at is not None
+    assert StatusHistory.objects.filter(order=order).count() == 1
+    assert published() == []
 
 
-def test_confirmation_is_recorded_in_the_history_as_the_systems():
+def test_a_second_reservation_keeps_the_time_of_the_first():
     order = make_order()
+    reserved(order)
+    first = Order.objects.get(pk=order.pk).stock_reserved_at
 
     reserved(order)
 
-    assert list(StatusHistory.objects.filter(order=order).values_list("status", "by", "reason")) == [
-        ("pending", order.customer_id, "Placed."),
-        ("confirmed", None, "Stock reserved."),
-    ]
-
-
-def test_confirmation_publishes_status_changed_and_confirmed():
-    order = make_order()
-
-    reserved(order)
-
-    assert published() == [
-        (
-            "order.status_changed",
-            {
-                "order_id": str(order.id),
-                "from_status": "pending",
-                "to_status": "confirmed",
-                "by": None,
-                "reason": "Stock reserved.",
-            },
-        ),
-        ("order.confirmed", {"order_id": str(order.id), "customer_id": str(order.customer_id)}),
-    ]
+    assert Order.objects.get(pk=order.pk).stock_reserved_at == first
 
 
 def test_reservation_failure_rejects_with_a_reason_naming_the_short_product():
@@ -124,16 +108,14 @@ def test_the_rejected_order_shows_its_reason_in_the_api(as_customer, customer_id
     )
 
 
-def test_a_second_reservation_of_a_confirmed_order_changes_nothing():
-    order = make_order()
-    reserved(order)
-    before = published()
+def test_a_reservation_of_a_confirmed_order_changes_nothing():
+    order = make_order(status=OrderStatus.CONFIRMED)
 
     assert reserved(order) is Outcome.APPLIED  # another event id saying the same
 
     assert status_of(order) == OrderStatus.CONFIRMED
-    assert StatusHistory.objects.filter(order=order).count() == 2
-    assert published() == before
+    assert StatusHistory.objects.filter(order=order).count() == 1
+    assert published() == []
 
 
 def test_a_second_failure_of_a_rejected_order_changes_nothing():
@@ -154,8 +136,10 @@ def test_a_redelivered_event_is_recognised_and_not_applied_again():
     envelope = Envelope(type="inventory.reserved", key=str(order.id), payload=payload)
     apply_event(envelope, topic="inventory", partition=0, offset=1)
 
+    stock_reserved_at = Order.objects.get(pk=order.pk).stock_reserved_at
+
     assert apply_event(envelope, topic="inventory", partition=0, offset=1) is Outcome.DUPLICATE
-    assert len(published()) == 2
+    assert Order.objects.get(pk=order.pk).stock_reserved_at == stock_reserved_at
 
 
 def test_a_reservation_arriving_after_cancellation_asks_inventory_to_release_it():

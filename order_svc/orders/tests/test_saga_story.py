@@ -36,9 +36,13 @@ def story_of(*order_ids, capsys):
 def test_saga_story_has_the_order_its_history_its_events_and_where_the_answer_was_applied(catalog, capsys):
     mug = catalog.add("MUG-1", "19.99")
     customer = CustomerFactory(email="ann@example.com")
-    order = order_place(customer_id=customer.id, idempotency_key="k", lines=[LineRequest(mug, 2)]).order
+    order = order_place(
+        customer_id=customer.id, idempotency_key="k", lines=[LineRequest(mug, 2)], payment_method="pm_card_visa"
+    ).order
     lines = [{"product_id": str(mug), "quantity": 2}]
     deliver("inventory.reserved", str(order.id), {"order_id": str(order.id), "lines": lines})
+    authorized = {"order_id": str(order.id), "amount": "39.98", "currency": "USD", "provider": "sandbox"}
+    deliver("payment.authorized", str(order.id), authorized)
 
     answer = story_of(order.id, capsys=capsys)
 
@@ -52,12 +56,13 @@ def test_saga_story_has_the_order_its_history_its_events_and_where_the_answer_wa
         "total": "39.98",
         "currency": "USD",
         "rejection_reason": "",
+        "payment_status": "authorized",
         "created_at": None,
     }
     assert [step["status"] for step in story["history"]] == ["pending", "confirmed"]
     assert [event["type"] for event in story["events"]] == ["order.placed", "order.status_changed", "order.confirmed"]
     assert {event["state"] for event in story["events"]} == {"pending"}  # no relay runs in this test
-    assert [row["type"] for row in story["applied"]] == ["inventory.reserved"]
+    assert [row["type"] for row in story["applied"]] == ["inventory.reserved", "payment.authorized"]
     assert story["dead_letters"] == []
 
 

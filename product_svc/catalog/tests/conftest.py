@@ -1,20 +1,3 @@
-import pytest
-from rest_framework.test import APIClient
+"""Clients signed in as a customer, as staff, or not at all (shared.testing.fixtures)."""
 
-from shared.testing.clients import bearer_client
-from shared.testing.tokens import access_token
-
-
-@pytest.fixture
-def anonymous() -> APIClient:
-    return bearer_client()
-
-
-@pytest.fixture
-def as_customer() -> APIClient:
-    return bearer_client(access_token())
-
-
-@pytest.fixture
-def as_staff() -> APIClient:
-    return bearer_client(access_token(role="staff"))
+from shared.testing.fixtures import anonymous, as_customer, as_staff, customer_id, staff_id  # noqa: F401 (fixtures)
