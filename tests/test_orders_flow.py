@@ -7,6 +7,7 @@ import signal
 import threading
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -37,7 +38,7 @@ def test_happy_path_register_browse_order_confirmed_stock_reserved(stack, staff)
     )
     assert placed.status_code == 201, placed.text
     assert placed.json()["status"] == "pending"
-    assert placed.json()["total"] == f"{2 * float(first['price']) + float(second['price']):.2f}"
+    assert placed.json()["total"] == str(2 * Decimal(first["price"]) + Decimal(second["price"]))
 
     confirmed = settled(stack, buyer, placed.json()["id"])
     assert confirmed["status"] == "confirmed"

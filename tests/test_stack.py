@@ -179,7 +179,7 @@ def test_web_metrics_show_the_business_series_from_the_start(stack):
         for sample in family.samples
         if sample.name == "shop_orders_total"
     }
-    assert events == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered", "expired"}
+    assert events == {"placed", "confirmed", "rejected", "cancelled", "shipped", "delivered", "refunded", "expired"}
     inventory = httpx.get(stack.url("inventory", "/metrics"), timeout=10).text
     assert "# TYPE shop_low_stock_items gauge" in inventory
     assert "shop_reservations_failed_total" in inventory

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -63,8 +64,9 @@ def order_placed(order_id: str, item: dict, quantity: int) -> dict:
             "lines": [
                 {"product_id": item["id"], "sku": item["sku"], "quantity": quantity, "unit_price": item["price"]}
             ],
-            "total": f"{quantity * float(item['price']):.2f}",
+            "total": str(Decimal(item["price"]) * quantity),
             "currency": item["currency"],
+            "payment_method": "pm_card_visa",
         },
     }
 

@@ -305,7 +305,8 @@ def _record(payment: Payment, step: str, answer: Answer) -> None:
     reason = answer.declined or PROVIDER_UNAVAILABLE
     if step == Step.AUTHORIZE:
         payment.failure_reason = reason
-        _transition(payment, PaymentStatus.FAILED, note=reason)
+        tries = "1 attempt" if answer.attempts == 1 else f"{answer.attempts} attempts"
+        _transition(payment, PaymentStatus.FAILED, note=f"{reason} after {tries}")
         return
     # A follow-up refused for good (the provider's state disagrees): recorded, for staff to look at.
     logger.error("payment of order %s: the provider refused to %s: %s", payment.order_id, step, reason)

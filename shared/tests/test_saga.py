@@ -294,7 +294,7 @@ def test_render_tells_the_story_oldest_first_and_ends_with_the_wait():
     assert body[0][1] == "status pending (Placed.)"
     assert body[1][1].startswith(f"outbox order.placed {PLACED_ID} published")
     assert f"applied order.placed {PLACED_ID}" in text
-    assert "reservation reserved: 2 x MUG-1" in text
+    assert "reservation of 2 x MUG-1 (now reserved)" in text
     assert "movement reservation MUG-1: on_hand +0, reserved +2 (order placed)" in text
     assert body[-1][1] == "status confirmed (Stock reserved.)"
     assert lines[-1] == "Waiting on: nothing (the order is confirmed)"

@@ -40,7 +40,7 @@ def test_saga_story_has_the_payment_its_history_and_the_answer(capsys, django_ca
     )  # fmt: skip
     assert [(row["status"], row["note"]) for row in payment["history"]] == [
         ("requires_authorization", ""),
-        ("failed", "card_declined"),
+        ("failed", "card_declined after 1 attempt"),
     ]
     assert [event["type"] for event in story["events"]] == ["payment.failed"]
     assert reserved.id in [row["event_id"] for row in story["applied"]]
