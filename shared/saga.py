@@ -343,7 +343,8 @@ def _timeline(story: Mapping[str, Any]) -> Iterable[tuple[str | None, str, str]]
     reservation = story.get("reservation")
     if reservation:
         held = ", ".join(f"{line['quantity']} x {line['sku'] or line['product_id']}" for line in reservation["lines"])
-        yield reservation["created_at"], "inventory", f"reservation of {held or 'no lines'} (now {reservation['state']})"
+        held = f"{held or 'no lines'} (now {reservation['state']})"
+        yield reservation["created_at"], "inventory", f"reservation of {held}"
     payment = story.get("payment")
     for step in payment["history"] if payment else []:
         note = f" ({step['note']})" if step.get("note") else ""

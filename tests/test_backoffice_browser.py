@@ -177,7 +177,7 @@ def test_demo_staff_opens_an_order_a_stock_item_and_a_dead_letter_in_two_service
     assert "status history" in page.lower()  # the inline's heading, upper-cased by the admin's CSS
     story = browser.find_element(By.CSS_SELECTOR, "pre.saga-story").text  # from order and inventory (gRPC)
     assert story.startswith(f"Order {order_id}: confirmed")
-    assert "inventory  reservation reserved" in story
+    assert "(now reserved)" in story and "inventory  reservation of " in story
     assert "Waiting on: nothing (the order is confirmed)" in story
 
     admin_sign_in(browser, stack, "inventory", shop.STAFF_EMAIL, shop.STAFF_PASSWORD)

@@ -164,7 +164,7 @@ def test_story_text_joins_the_other_services_parts_and_names_those_that_did_not_
     text = story_text(order_id=order.id)
 
     assert text.splitlines()[0].startswith(f"Order {order.id}: pending, customer ")
-    assert "inventory  reservation reserved: 2 x MUG-1" in text
+    assert "inventory  reservation of 2 x MUG-1 (now reserved)" in text
     assert "  product service did not answer (DEADLINE_EXCEEDED: " in text
     assert "  user service did not answer (DEADLINE_EXCEEDED: " in text
     assert text.splitlines()[-1].startswith("Waiting on: order.placed is not in the order outbox")
@@ -178,6 +178,6 @@ def test_the_order_admin_page_shows_the_saga_story_across_services(fake_inventor
     assert response.status_code == 200
     page = response.content.decode()
     assert f"Order {order.id}: pending, customer " in page
-    assert "inventory  reservation reserved: 2 x MUG-1" in page
+    assert "inventory  reservation of 2 x MUG-1 (now reserved)" in page
     assert "product service did not answer (DEADLINE_EXCEEDED: " in page
     assert '<pre class="saga-story"' in page
