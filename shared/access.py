@@ -109,6 +109,9 @@ ROUTES: tuple[Route, ...] = (
     route("order", r"^/api/v1/orders/[^/]+/cancel/?$", post=USER),
     route("order", r"^/api/v1/orders/[^/]+/status/?$", post=STAFF),
     route("order", r"^/api/v1/orders/[^/]+/refund/?$", post=STAFF),
+    route("order", r"^/api/v1/cart/?$", get=USER, delete=USER),
+    route("order", r"^/api/v1/cart/items/[^/]+/?$", put=USER, delete=USER),
+    route("order", r"^/api/v1/cart/(merge|checkout)/?$", post=USER),
     route("payment", r"^/api/v1/payments/[^/]+/?$", get=STAFF),
     route(None, r"^/api/(schema|docs)/?$", get=PUBLIC),
 )

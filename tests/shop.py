@@ -76,6 +76,39 @@ def place(
     )
 
 
+def cart(stack: Stack, headers: dict[str, str]) -> dict:
+    """The customer's cart, priced now (``GET /api/v1/cart``)."""
+    answer = httpx.get(stack.url("gateway", "/api/v1/cart"), headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def cart_put(stack: Stack, headers: dict[str, str], product_id: str, quantity: int) -> httpx.Response:
+    """Sets how many of the product the customer's cart holds (0 removes it)."""
+    return httpx.put(
+        stack.url("gateway", f"/api/v1/cart/items/{product_id}"),
+        json={"quantity": quantity},
+        headers=headers,
+        timeout=10,
+    )
+
+
+def cart_merge(stack: Stack, headers: dict[str, str], items: list[dict]) -> httpx.Response:
+    return httpx.post(stack.url("gateway", "/api/v1/cart/merge"), json={"items": items}, headers=headers, timeout=30)
+
+
+def checkout(
+    stack: Stack, headers: dict[str, str], key: str | None = None, payment_method: str = "pm_card_visa"
+) -> httpx.Response:
+    """Checks the customer's cart out, paid with the sandbox's card that always succeeds by default."""
+    return httpx.post(
+        stack.url("gateway", "/api/v1/cart/checkout"),
+        json={"payment_method": payment_method},
+        headers=headers | {"Idempotency-Key": key or uuid.uuid4().hex},
+        timeout=30,
+    )
+
+
 def order(stack: Stack, headers: dict[str, str], order_id: str) -> dict:
     answer = httpx.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers, timeout=10)
     assert answer.status_code == 200, answer.text

@@ -1,4 +1,5 @@
-"""The catalog as order placement sees it: one batch ``ProductService.GetProducts`` call per order.
+"""The catalog as order placement and the cart see it: one batch ``ProductService.GetProducts`` call per order
+or cart read.
 
 Called before any database transaction opens, so a slow product service never holds a
 connection or a lock; the deadline bounds the wait, and a failure is a 503 the client may retry.
@@ -34,6 +35,8 @@ class CatalogProduct:
     price: Decimal
     currency: str
     is_active: bool
+    # Units that can be sold now: the catalog's projection of inventory's stock (the cart warns with it).
+    available: int
 
 
 @dataclass(frozen=True)
@@ -81,4 +84,5 @@ def _product(message: product_pb2.Product) -> CatalogProduct:
         price=to_cents(price),
         currency=message.currency,
         is_active=message.is_active,
+        available=message.available,
     )

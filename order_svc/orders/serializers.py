@@ -32,10 +32,9 @@ class LineInput(StrictInput):
     quantity = serializers.IntegerField(min_value=1, max_value=MAX_QUANTITY)  # a JSON integer (StrictInput)
 
 
-class PlaceOrderInput(StrictInput):
-    """A new order: 1 to 50 lines, no product twice, how it is paid, and where to ship it (any JSON object)."""
+class PaymentInput(StrictInput):
+    """How an order is paid, and where to ship it (any JSON object): what placing and checking out a cart share."""
 
-    items = serializers.ListField(child=LineInput(), min_length=1, max_length=MAX_LINES)
     payment_method = serializers.RegexField(
         PAYMENT_METHOD_PATTERN,
         max_length=MAX_PAYMENT_METHOD_LENGTH,
@@ -46,20 +45,35 @@ class PlaceOrderInput(StrictInput):
     )
     shipping_address = serializers.DictField(required=False, allow_null=True)
 
-    def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        repeated = [
-            str(product_id) for product_id, count in Counter(item["product_id"] for item in items).items() if count > 1
-        ]
-        if repeated:
-            raise serializers.ValidationError(
-                [f"Product {product_id} appears more than once; send one line per product." for product_id in repeated]
-            )
-        return items
-
     def validate_shipping_address(self, address: dict[str, Any] | None) -> dict[str, Any] | None:
         if address is not None and len(json.dumps(address).encode()) > MAX_ADDRESS_BYTES:
             raise serializers.ValidationError(f"Keep the address under {MAX_ADDRESS_BYTES} bytes of JSON.")
         return address
+
+
+class PlaceOrderInput(PaymentInput):
+    """A new order: 1 to 50 lines, no product twice, how it is paid, and where to ship it (any JSON object)."""
+
+    items = serializers.ListField(child=LineInput(), min_length=1, max_length=MAX_LINES)
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        return {"items": fields.pop("items"), **fields}  # what is ordered first, as the API has always listed it
+
+    def validate_items(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return check_each_product_once(items)
+
+
+def check_each_product_once(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` (each with a ``product_id``) if no product appears twice; else the validation error naming them."""
+    repeated = [
+        str(product_id) for product_id, count in Counter(item["product_id"] for item in items).items() if count > 1
+    ]
+    if repeated:
+        raise serializers.ValidationError(
+            [f"Product {product_id} appears more than once; send one line per product." for product_id in repeated]
+        )
+    return items
 
 
 class CancelInput(StrictInput):

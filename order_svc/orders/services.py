@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -51,6 +51,25 @@ class LineRequest:
     quantity: int
 
 
+class LineSource(Protocol):
+    """Where an order's lines come from when the request does not carry them: a checkout takes the cart's.
+
+    ``name`` stands for the lines in the Idempotency-Key's request (its hash): once placed, the
+    lines are gone (the cart is empty), and a retry with the key must still find its order.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    def lines(self) -> Sequence[LineRequest]:
+        """The lines to place, asked only once the key is known to be new; raises to place nothing (an empty cart)."""
+        ...
+
+    def consume(self, lines: Sequence[LineRequest]) -> None:
+        """Called in the placing transaction, the order written: takes ``lines`` away, or raises to place nothing."""
+        ...
+
+
 @dataclass(frozen=True)
 class Placement:
     """The order a placement request stands for; ``created`` is False when the key replayed an earlier one."""
@@ -77,14 +96,15 @@ def order_place(
     *,
     customer_id: uuid.UUID,
     idempotency_key: str,
-    lines: Sequence[LineRequest],
+    lines: Sequence[LineRequest] | LineSource,
     payment_method: str,
     shipping_address: dict[str, Any] | None = None,
 ) -> Placement:
     """Places a pending order priced by the product service, and publishes ``order.placed``.
 
-    ``lines`` are already valid in shape (1 to 50, quantities 1 to 1000, no product twice), and
-    ``payment_method`` is a provider's token (``pm_...``); ``order.placed`` carries it with the
+    ``lines`` are already valid in shape (1 to 50, quantities 1 to 1000, no product twice), or a
+    :class:`LineSource` that gives such lines (a cart at checkout) and takes them away in the placing
+    transaction. ``payment_method`` is a provider's token (``pm_...``); ``order.placed`` carries it with the
     total, for the payment service to authorize once inventory has reserved the stock.
     The same ``idempotency_key`` with the same request returns the order it made the first time
     (``created=False``); with a different request it raises
@@ -92,13 +112,19 @@ def order_place(
     for a deactivated customer, :class:`~orders.errors.InvalidOrder` for products that cannot be
     sold, and the product service's errors (:mod:`orders.products`). Nothing is written then.
     """
-    request_hash = _request_hash(lines=lines, payment_method=payment_method, shipping_address=shipping_address)
+    request_hash = _request_hash(
+        lines=lines if isinstance(lines, Sequence) else lines.name,
+        payment_method=payment_method,
+        shipping_address=shipping_address,
+    )
     _check_customer_may_order(customer_id=customer_id)
     earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
     if earlier is not None:
         return earlier
+    source = None if isinstance(lines, Sequence) else lines
+    placing = lines if isinstance(lines, Sequence) else lines.lines()
     # Priced before the transaction opens: no connection or lock is held while waiting on the network.
-    priced = _price(lines=lines, catalog=products_get(ids=[line.product_id for line in lines]))
+    priced = _price(lines=placing, catalog=products_get(ids=[line.product_id for line in placing]))
     try:
         with transaction.atomic():
             # The key first: a concurrent request with this key blocks here until this transaction ends.
@@ -115,6 +141,8 @@ def order_place(
             for line in priced.lines:
                 line.order = order
             OrderLine.objects.bulk_create(priced.lines)
+            if source is not None:
+                source.consume(placing)
             StatusHistory.objects.create(
                 order=order, status=OrderStatus.PENDING, by=customer_id, reason="Placed by the customer."
             )
@@ -354,10 +382,20 @@ def _check_customer_may_order(*, customer_id: uuid.UUID) -> None:
         raise CustomerInactive("This account is deactivated and cannot place orders.")
 
 
-def _request_hash(*, lines: Sequence[LineRequest], payment_method: str, shipping_address: dict[str, Any] | None) -> str:
-    """The SHA-256 of the request's canonical JSON: what makes two uses of one key "the same request"."""
+def _request_hash(
+    *, lines: Sequence[LineRequest] | str, payment_method: str, shipping_address: dict[str, Any] | None
+) -> str:
+    """The SHA-256 of the request's canonical JSON: what makes two uses of one key "the same request".
+
+    ``lines`` is the name of a :class:`LineSource` when the request does not carry them (``"cart"``).
+    """
+    items = (
+        lines
+        if isinstance(lines, str)
+        else [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines]
+    )
     canonical = {
-        "items": [{"product_id": str(line.product_id), "quantity": line.quantity} for line in lines],
+        "items": items,
         "payment_method": payment_method,
         "shipping_address": shipping_address,
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from carts.services import cart_delete_stale
 from django.conf import settings
 
 from orders.services import order_expire_pending
@@ -15,4 +16,6 @@ from shared.periodic import periodic
 
 @periodic("orders.expire_pending", every_seconds=settings.ORDER_EXPIRY_INTERVAL_SECONDS)
 def expire_pending_orders() -> None:
+    """Rejects the orders pending too long, and deletes the carts untouched for ``CART_TTL_DAYS``."""
     order_expire_pending(older_than=timedelta(seconds=settings.ORDER_PENDING_TIMEOUT_SECONDS))
+    cart_delete_stale(older_than=timedelta(days=settings.CART_TTL_DAYS))

@@ -44,6 +44,7 @@ def product_message(product: Product) -> product_pb2.Product:
         currency=product.currency,
         is_active=product.is_active,
         category=product.category.slug if product.category is not None else "",
+        available=product.available,
     )
 
 

@@ -16,6 +16,9 @@ from shared.topology import DOMAIN_SERVICES
         ("/api/v1/inventory/5d0c/adjustments", "inventory"),
         ("/api/v1/orders/5d0c/cancel", "order"),
         ("/api/v1/payments/5d0c", "payment"),
+        ("/api/v1/cart", "order"),
+        ("/api/v1/cart/items/5d0c", "order"),
+        ("/api/v1/cart/checkout", "order"),
     ],
 )
 def test_each_public_path_has_its_service(path, service):

@@ -11,7 +11,7 @@ import pytest
 from ops.procs import free_port
 from orders import products
 from orders.models import IdempotencyKey, Order, OrderLine, StatusHistory
-from orders.tests.conftest import FakeCatalog, point_product_service_at
+from orders.tests.fake_catalog import FakeCatalog, point_product_service_at
 from orders.tests.support import place_body
 from protos.product.v1 import product_pb2_grpc
 from shared.grpc_server import create_server

@@ -92,6 +92,15 @@ def test_get_products_returns_found_products_in_the_order_asked_and_the_missing_
     assert list(answer.missing_ids) == [str(missing)]
 
 
+def test_get_products_reports_each_products_available_stock(stub):
+    stocked = ProductFactory(available=7)
+    sold_out = ProductFactory(available=0)
+
+    answer = get_products(stub, [stocked.pk, sold_out.pk])
+
+    assert [(p.id, p.available) for p in answer.products] == [(str(stocked.pk), 7), (str(sold_out.pk), 0)]
+
+
 def test_get_products_returns_inactive_products_marked_inactive(stub):
     product = ProductFactory(is_active=False)
 

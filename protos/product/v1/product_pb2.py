@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fprotos/product/v1/product.proto\x12\x0fshop.product.v1\"!\n\x12GetProductsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"V\n\x13GetProductsResponse\x12*\n\x08products\x18\x01 \x03(\x0b\x32\x18.shop.product.v1.Product\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"\x1f\n\x11GetProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\"v\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t2\xb6\x01\n\x0eProductService\x12X\n\x0bGetProducts\x12#.shop.product.v1.GetProductsRequest\x1a$.shop.product.v1.GetProductsResponse\x12J\n\nGetProduct\x12\".shop.product.v1.GetProductRequest\x1a\x18.shop.product.v1.Productb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fprotos/product/v1/product.proto\x12\x0fshop.product.v1\"!\n\x12GetProductsRequest\x12\x0b\n\x03ids\x18\x01 \x03(\t\"V\n\x13GetProductsResponse\x12*\n\x08products\x18\x01 \x03(\x0b\x32\x18.shop.product.v1.Product\x12\x13\n\x0bmissing_ids\x18\x02 \x03(\t\"\x1f\n\x11GetProductRequest\x12\n\n\x02id\x18\x01 \x01(\t\"\x89\x01\n\x07Product\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0b\n\x03sku\x18\x02 \x01(\t\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\r\n\x05price\x18\x04 \x01(\t\x12\x10\n\x08\x63urrency\x18\x05 \x01(\t\x12\x11\n\tis_active\x18\x06 \x01(\x08\x12\x10\n\x08\x63\x61tegory\x18\x07 \x01(\t\x12\x11\n\tavailable\x18\x08 \x01(\x03\x32\xb6\x01\n\x0eProductService\x12X\n\x0bGetProducts\x12#.shop.product.v1.GetProductsRequest\x1a$.shop.product.v1.GetProductsResponse\x12J\n\nGetProduct\x12\".shop.product.v1.GetProductRequest\x1a\x18.shop.product.v1.Productb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,8 +37,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPRODUCTSRESPONSE']._serialized_end=173
   _globals['_GETPRODUCTREQUEST']._serialized_start=175
   _globals['_GETPRODUCTREQUEST']._serialized_end=206
-  _globals['_PRODUCT']._serialized_start=208
-  _globals['_PRODUCT']._serialized_end=326
-  _globals['_PRODUCTSERVICE']._serialized_start=329
-  _globals['_PRODUCTSERVICE']._serialized_end=511
+  _globals['_PRODUCT']._serialized_start=209
+  _globals['_PRODUCT']._serialized_end=346
+  _globals['_PRODUCTSERVICE']._serialized_start=349
+  _globals['_PRODUCTSERVICE']._serialized_end=531
 # @@protoc_insertion_point(module_scope)

@@ -107,6 +107,7 @@ class Product(_message.Message):
     CURRENCY_FIELD_NUMBER: _builtins.int
     IS_ACTIVE_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
+    AVAILABLE_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """UUID"""
     sku: _builtins.str
@@ -121,6 +122,10 @@ class Product(_message.Message):
     """
     category: _builtins.str
     """category slug"""
+    available: _builtins.int
+    """Units that can be sold now: the catalog's projection of inventory's stock
+    (on hand minus reserved), as fresh as the last inventory event it applied.
+    """
     def __init__(
         self,
         *,
@@ -131,10 +136,11 @@ class Product(_message.Message):
         currency: _builtins.str = ...,
         is_active: _builtins.bool = ...,
         category: _builtins.str = ...,
+        available: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["category", b"category", "currency", b"currency", "id", b"id", "is_active", b"is_active", "name", b"name", "price", b"price", "sku", b"sku"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available", b"available", "category", b"category", "currency", b"currency", "id", b"id", "is_active", b"is_active", "name", b"name", "price", b"price", "sku", b"sku"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

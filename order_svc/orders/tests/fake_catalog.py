@@ -1,4 +1,4 @@
-"""Fixtures of the order tests: signed-in clients and a real in-process product service."""
+"""A real in-process product service for the order service's tests (the ``catalog`` fixture, see ``conftest.py``)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,6 @@ import pytest
 from protos.product.v1 import product_pb2, product_pb2_grpc
 from shared import grpc_client
 from shared.grpc_server import create_server, registration
-from shared.testing.fixtures import as_customer, as_other_customer, as_staff  # noqa: F401 (fixtures)
-
-
-@pytest.fixture
-def customer_id() -> uuid.UUID:
-    return uuid.UUID("11111111-1111-4111-8111-111111111111")
-
-
-@pytest.fixture
-def staff_id() -> uuid.UUID:
-    return uuid.UUID("22222222-2222-4222-8222-222222222222")
 
 
 @dataclass
@@ -37,7 +26,14 @@ class FakeCatalog(product_pb2_grpc.ProductServiceServicer):
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(
-        self, sku: str, price: str = "10.00", *, name: str = "", currency: str = "USD", is_active: bool = True
+        self,
+        sku: str,
+        price: str = "10.00",
+        *,
+        name: str = "",
+        currency: str = "USD",
+        is_active: bool = True,
+        available: int = 100,
     ) -> uuid.UUID:
         product_id = uuid.uuid4()
         self.products[str(product_id)] = product_pb2.Product(
@@ -48,6 +44,7 @@ class FakeCatalog(product_pb2_grpc.ProductServiceServicer):
             currency=currency,
             is_active=is_active,
             category="things",
+            available=available,
         )
         return product_id
 
