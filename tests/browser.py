@@ -2,11 +2,15 @@
 
 Debian's ``chromium`` and ``chromium-driver``, which ``make test`` installs when missing
 (:mod:`ops.browser`); a machine without them fails the tests, never skips them. A test module uses the
-fixtures by importing them: ``from tests.browser import browser, chromium_paths  # noqa: F401``.
+fixtures by name: ``tests/conftest.py`` imports them for every cross-service test.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +26,8 @@ from ops.browser import ensure_chromium
 from ops.paths import VAR, ProvisionError
 
 SCREENSHOTS = VAR / "screenshots"
+# Each test's report per phase (``tests/conftest.py`` keeps them), so a fixture can tell a failed test.
+REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
 HEADLESS_FLAGS = (
     "--headless",
     "--no-sandbox",
@@ -79,3 +85,37 @@ def gone(element: WebElement) -> bool:
     except WebDriverException:  # StaleElementReferenceException is one of these
         return True
     return False
+
+
+class Steps:
+    """A screenshot after each step of a journey, kept in memory and written to ``var/screenshots/<folder>/<test>/``
+    when the test fails (or always with ``KEEP_SCREENSHOTS=1``), for the person reading the failure."""
+
+    def __init__(self, driver: WebDriver, folder: str) -> None:
+        self.driver = driver
+        self.folder = folder
+        self.shots: list[tuple[str, bytes]] = []
+
+    def __call__(self, name: str) -> None:
+        self.shots.append((name, self.driver.get_screenshot_as_png()))
+
+    def write(self, test_name: str) -> Path:
+        directory = SCREENSHOTS / self.folder / re.sub(r"[^\w.-]+", "-", test_name)
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        for number, (name, png) in enumerate(self.shots, start=1):
+            (directory / f"{number:02d}-{name}.png").write_bytes(png)
+        return directory
+
+
+@pytest.fixture
+def steps(browser: WebDriver, request: pytest.FixtureRequest) -> Iterator[Steps]:
+    recorder = Steps(browser, request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_"))
+    yield recorder
+    call = request.node.stash.get(REPORTS, {}).get("call")
+    if (call is None or call.failed or os.environ.get("KEEP_SCREENSHOTS")) and recorder.shots:
+        # The browser itself may be what failed; the steps before are written anyway.
+        with contextlib.suppress(WebDriverException):
+            recorder("at-the-end")
+        written = recorder.write(request.node.name)
+        request.node.add_report_section("teardown", "screenshots", f"a screenshot of each step in {written}")

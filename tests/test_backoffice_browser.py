@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ops.isolated import Stack
 from shared.testing import wait_until
 from tests import shop
-from tests.browser import browser, chromium_paths, gone  # noqa: F401
+from tests.browser import gone
 from tests.browser import screenshot as browser_screenshot
 
 pytestmark = pytest.mark.e2e

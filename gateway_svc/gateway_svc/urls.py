@@ -14,7 +14,9 @@ urlpatterns = [
     re_path(r"^$", storefront.shell, name="storefront"),
     re_path(r"^assets/(?P<version>[0-9a-f]{16})/(?P<name>[\w./-]+)$", storefront.asset, name="storefront-asset"),
     # A page of the storefront opened by its address (its router draws it); never a path the gateway owns.
-    re_path(r"^(?!(?:api|\.well-known|admin|static|assets)(?:/|$))", storefront.page_or_not_found, name="storefront-page"),
+    re_path(
+        r"^(?!(?:api|\.well-known|admin|static|assets)(?:/|$))", storefront.page_or_not_found, name="storefront-page"
+    ),
 ]
 
 # handler400, handler403, handler404 and handler500: problem+json answers (shared.urls).

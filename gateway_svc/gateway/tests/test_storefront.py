@@ -134,7 +134,7 @@ def test_the_fingerprint_does_not_change_while_the_files_do_not(own_storefront):
 def test_a_file_of_a_type_it_cannot_serve_stops_the_load(own_storefront):
     (own_storefront / "notes.txt").write_text("not served")
 
-    with pytest.raises(ValueError, match="notes.txt"):
+    with pytest.raises(ValueError, match=r"notes\.txt"):
         storefront_load(directory=own_storefront)
 
 
