@@ -110,10 +110,10 @@ class Steps:
 
 @pytest.fixture
 def steps(browser: WebDriver, request: pytest.FixtureRequest) -> Iterator[Steps]:
-    recorder = Steps(browser, request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_"))
+    recorder = Steps(browser, request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_").removesuffix("_browser"))
     yield recorder
     call = request.node.stash.get(REPORTS, {}).get("call")
-    if (call is None or call.failed or os.environ.get("KEEP_SCREENSHOTS")) and recorder.shots:
+    if call is None or call.failed or os.environ.get("KEEP_SCREENSHOTS"):
         # The browser itself may be what failed; the steps before are written anyway.
         with contextlib.suppress(WebDriverException):
             recorder("at-the-end")

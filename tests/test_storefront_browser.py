@@ -12,6 +12,7 @@ import uuid
 
 import httpx
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -30,7 +31,10 @@ PATIENCE = 30
 
 
 def until(driver: WebDriver, condition, what: str, timeout: float = PATIENCE):
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda _: condition(), message=what)
+    # A page being redrawn replaces its elements: one read may meet an element already gone.
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(lambda _: condition(), message=what)
 
 
 def element(driver: WebDriver, css: str) -> WebElement:
@@ -294,24 +298,48 @@ def test_a_revoked_session_sends_the_shopper_to_sign_in(browser, steps: Steps, s
     assert changed.status_code == 204, changed.text  # ends every session of the user, this browser's too
 
     def sent_to_sign_in() -> bool:
-        open_shop(browser, stack, "/")
+        """Opens My orders from the page (no reload: the access token in memory is the one presented)."""
+        go(browser, ".brand", "#product-grid")
         element(browser, "#orders-link").click()
-        return (
-            bool(
-                until(
-                    browser,
-                    lambda: browser.find_elements(By.ID, "order-list") or "/signin" in browser.current_url,
-                    "orders or sign-in",
-                )
-            )
-            and "/signin" in browser.current_url
+        until(
+            browser,
+            lambda: browser.find_elements(By.ID, "orders-page") or "/signin" in browser.current_url,
+            "the orders or the sign-in page",
         )
+        return "/signin" in browser.current_url
 
     wait_until(sent_to_sign_in, timeout=PATIENCE, interval=0.5, what="the storefront to notice the revoked session")
     steps("session-ended")
     assert "session has ended" in notice(browser)
     assert browser.find_elements(By.ID, "sign-in-link")
     assert browser.execute_script("return localStorage.getItem('shop.refresh-token');") is None
+
+
+def test_a_refused_access_token_is_refreshed_silently(browser, steps: Steps, stack, staff):
+    open_shop(browser, stack)
+    email = register_in_browser(browser)
+    go(browser, "#orders-link", "#orders-page")  # the page now holds an access token in memory
+    user_id = httpx.get(
+        stack.url("gateway", "/api/v1/users/me"), headers=shop.sign_in(stack, email), timeout=10
+    ).json()["id"]
+    refresh_token = browser.execute_script("return localStorage.getItem('shop.refresh-token');")
+    # Taking the staff role away revokes the user's access tokens, not the refresh tokens (docs/API.md).
+    for role in ("staff", "customer"):
+        answer = httpx.patch(
+            stack.url("gateway", f"/api/v1/users/{user_id}"), json={"role": role}, headers=staff, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+
+    def refreshed() -> bool:
+        go(browser, ".brand", "#product-grid")
+        go(browser, "#orders-link", "#orders-page")
+        return browser.execute_script("return localStorage.getItem('shop.refresh-token');") != refresh_token
+
+    wait_until(refreshed, timeout=PATIENCE, interval=0.5, what="the storefront to refresh the refused access token")
+    steps("refreshed")
+    assert browser.current_url.endswith("/orders")
+    assert browser.find_elements(By.ID, "orders-link")
+    assert browser.find_element(By.ID, "notice").text == ""
 
 
 def test_the_shop_fits_a_phone(browser, steps: Steps, stack, staff):

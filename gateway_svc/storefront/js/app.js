@@ -86,7 +86,11 @@ function drawAccount() {
 }
 session.events.addEventListener("signed-in", drawAccount);
 session.events.addEventListener("signed-out", drawAccount);
-session.events.addEventListener("session-ended", drawAccount);
+// A refused refresh (revoked, expired or signed out elsewhere), noticed by any request, even a background one.
+session.events.addEventListener("session-ended", () => {
+  drawAccount();
+  tell("Your session has ended. Please sign in again.");
+});
 // Another tab signing in or out changes the stored refresh token: follow it.
 window.addEventListener("storage", (event) => {
   if (event.key === "shop.refresh-token" || event.key === null) drawAccount();

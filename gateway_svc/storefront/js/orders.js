@@ -41,7 +41,7 @@ export async function ordersView(url, navigate) {
   const found = await call(withQuery("/api/v1/orders", { page, page_size: 20 }));
   show(
     "My orders",
-    h("h1", {}, "My orders"),
+    h("h1", { id: "orders-page" }, "My orders"),
     found.results.length
       ? h(
           "ul",
