@@ -12,7 +12,7 @@ import collections
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -141,7 +141,9 @@ def supervised(tmp_path: Path) -> Iterator[Callable[..., Path]]:
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     """Keeps each phase's report on the test, for fixtures that act when it failed (tests.browser.steps)."""
     report = yield
     item.stash.setdefault(REPORTS, {})[report.when] = report

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from functools import partial
 
 import httpx
 import pytest
@@ -74,12 +75,16 @@ def stocked_products(stack: Stack, staff: dict[str, str], count: int, offset: in
     for item in found:
         shop.set_available(stack, staff, item["id"], available)
         wait_until(
-            lambda item=item: shop.product(stack, item["id"])["available"] == available,
+            partial(catalog_shows, stack, item["id"], available),
             timeout=PATIENCE,
             interval=0.2,
             what=f"the catalog to show {available} of {item['sku']}",
         )
     return found
+
+
+def catalog_shows(stack: Stack, product_id: str, available: int) -> bool:
+    return bool(shop.product(stack, product_id)["available"] == available)
 
 
 def register_in_browser(driver: WebDriver) -> str:
