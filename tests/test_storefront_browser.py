@@ -31,6 +31,17 @@ pytestmark = pytest.mark.e2e
 PATIENCE = 30
 
 
+# Wraps the page's fetch to note the Idempotency-Key of every checkout request it sends.
+RECORD_CHECKOUT_KEYS = """
+window.checkoutKeys = [];
+const send = window.fetch;
+window.fetch = (resource, options = {}) => {
+  if (String(resource).endsWith("/api/v1/cart/checkout")) window.checkoutKeys.push(options.headers["Idempotency-Key"]);
+  return send(resource, options);
+};
+"""
+
+
 def until(driver: WebDriver, condition, what: str, timeout: float = PATIENCE):
     # A page being redrawn replaces its elements: one read may meet an element already gone.
     return WebDriverWait(
@@ -120,6 +131,7 @@ def check_out(driver: WebDriver, payment_method: str, *, double_click: bool = Fa
     form.find_element(By.CSS_SELECTOR, f"input[value='{payment_method}']").click()
     place = form.find_element(By.ID, "place-order")
     if double_click:
+        driver.execute_script(RECORD_CHECKOUT_KEYS)
         ActionChains(driver).double_click(place).perform()
     else:
         place.click()
@@ -271,6 +283,11 @@ def test_a_double_clicked_place_order_makes_one_order(browser, steps: Steps, sta
     steps("double-clicked")
 
     assert [order["id"] for order in api_orders(stack, email)] == [order_id]
+    # The storefront's part (the shop refuses a second checkout of an emptied cart anyway): whatever it sent
+    # for this attempt carried one Idempotency-Key, and nothing went wrong on the page.
+    keys = browser.execute_script("return window.checkoutKeys;")
+    assert len(keys) >= 1 and len(set(keys)) == 1, keys
+    assert browser.find_element(By.ID, "notice").text == ""
 
 
 def test_a_rate_limited_sign_in_says_when_to_try_again(browser, steps: Steps, stack):
