@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from orders.api import IDEMPOTENCY_KEY, idempotency_key
+from orders.api import IDEMPOTENCY_KEY, idempotency_key, placement_response
 from orders.card_data import check_no_card_data
 from orders.serializers import OrderOutput
 from orders.services import LineRequest
@@ -137,5 +137,4 @@ class CartCheckoutApi(APIView):
             payment_method=data.validated_data["payment_method"],
             shipping_address=data.validated_data.get("shipping_address"),
         )
-        answer = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
-        return Response(OrderOutput(placement.order).data, status=answer)
+        return placement_response(placement)

@@ -29,7 +29,14 @@ from orders.serializers import (
     StatusChangeInput,
     StatusHistoryOutput,
 )
-from orders.services import LineRequest, order_cancel, order_place, order_request_refund, order_transition
+from orders.services import (
+    LineRequest,
+    Placement,
+    order_cancel,
+    order_place,
+    order_request_refund,
+    order_transition,
+)
 from shared.access import is_staff
 from shared.errors import found_by_id
 from shared.jwt_auth import Principal, caller
@@ -128,8 +135,7 @@ class OrderListApi(generics.ListAPIView[Order]):
             payment_method=data.validated_data["payment_method"],
             shipping_address=data.validated_data.get("shipping_address"),
         )
-        answer = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
-        return Response(OrderOutput(placement.order).data, status=answer)
+        return placement_response(placement)
 
 
 class OrderDetailApi(APIView):
@@ -183,3 +189,9 @@ class OrderRefundApi(APIView):
     def post(self, request: Request, order_id: str) -> Response:
         order = order_request_refund(order=visible_order(request, order_id), by=caller(request, Principal).id)
         return Response(OrderOutput(order).data, status=status.HTTP_202_ACCEPTED)
+
+
+def placement_response(placement: Placement) -> Response:
+    """201 with the new order, or 200 with the order an Idempotency-Key made before (placing or checking out)."""
+    answer = status.HTTP_201_CREATED if placement.created else status.HTTP_200_OK
+    return Response(OrderOutput(placement.order).data, status=answer)

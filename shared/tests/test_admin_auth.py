@@ -20,8 +20,8 @@ from django.test import Client
 from django.utils import timezone
 
 from protos.user.v1 import user_pb2, user_pb2_grpc
-from shared import grpc_client
-from shared.grpc_server import create_server
+from shared import admin_auth, grpc_client
+from shared.grpc_server import create_server, registration
 from shared.models import StaffAccount
 
 pytestmark = pytest.mark.django_db
@@ -73,13 +73,17 @@ class FakeUserSvc:
 
 
 @pytest.fixture
-def user_svc(settings) -> Iterator[FakeUserSvc]:
+def user_svc(settings, monkeypatch) -> Iterator[FakeUserSvc]:
     service = FakeUserService()
-
-    def register(server: grpc.Server) -> list[str]:
-        user_pb2_grpc.add_UserServiceServicer_to_server(service, server)
-        return []
-
+    # A call to a user_svc that is down waits for it until the deadline (wait_for_ready): 5 s per sign-in in
+    # production; these tests sign in up to 26 times while it is down, so they wait a quarter second.
+    monkeypatch.setattr(admin_auth, "SIGN_IN_DEADLINE_SECONDS", 0.25)
+    monkeypatch.setattr(admin_auth, "RECHECK_DEADLINE_SECONDS", 0.25)
+    register = registration(
+        user_pb2_grpc.add_UserServiceServicer_to_server,
+        lambda: service,
+        user_pb2.DESCRIPTOR.services_by_name["UserService"],
+    )
     server, port, _ = create_server(port=0, registers=[register])
     server.start()
     settings.SERVICE_GRPC_TARGETS = {**settings.SERVICE_GRPC_TARGETS, "user": f"127.0.0.1:{port}"}
