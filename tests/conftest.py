@@ -12,7 +12,7 @@ import collections
 import os
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from ops.isolated import Stack, start_stack  # noqa: E402
 from ops.stack import ProcessSpec  # noqa: E402
 from ops.supervisor import launch, read_state, shutdown  # noqa: E402
+from tests.browser import REPORTS, browser, chromium_paths, steps  # noqa: E402, F401  (fixtures of the browser tests)
 
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -137,3 +138,13 @@ def supervised(tmp_path: Path) -> Iterator[Callable[..., Path]]:
     yield start
     for state in started:
         assert shutdown(state)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Keeps each phase's report on the test, for fixtures that act when it failed (tests.browser.steps)."""
+    report = yield
+    item.stash.setdefault(REPORTS, {})[report.when] = report
+    return report

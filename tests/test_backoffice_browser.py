@@ -1,96 +1,36 @@
 """The back office in a real browser: staff sign into two services' admins with their user_svc account.
 
-Headless Chromium (Debian's ``chromium`` and ``chromium-driver``, which ``make test`` installs when
-missing: :mod:`ops.browser`) driven by Selenium against the whole stack as real processes. A
-machine without them fails here; the test is never skipped. Screenshots go to
-``var/screenshots/backoffice/`` (not committed) for a person to look at.
+Headless Chromium (:mod:`tests.browser`) driven by Selenium against the whole stack as real processes.
+Screenshots go to ``var/screenshots/backoffice/`` (not committed) for a person to look at.
 """
 
 from __future__ import annotations
 
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 from confluent_kafka import Producer
-from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from ops.browser import ensure_chromium
 from ops.isolated import Stack
-from ops.paths import VAR, ProvisionError
 from shared.testing import wait_until
 from tests import shop
+from tests.browser import gone
+from tests.browser import screenshot as browser_screenshot
 
 pytestmark = pytest.mark.e2e
 
-SCREENSHOTS = VAR / "screenshots" / "backoffice"
-HEADLESS_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--window-size=1280,1024",
-)
 # ADMIN_STAFF_RECHECK_SECONDS (5) plus room for a slow machine.
 LOCKOUT_SECONDS = 20
 
 
-@pytest.fixture(scope="module")
-def chromium_paths() -> tuple[str, str]:
-    try:
-        found = ensure_chromium()
-    except ProvisionError as exc:
-        pytest.fail(str(exc))
-    return found.browser, found.driver
-
-
-@pytest.fixture
-def browser(chromium_paths: tuple[str, str]) -> Iterator[WebDriver]:
-    """A fresh headless Chromium with a profile of its own, so no cookie outlives the test."""
-    binary, driver_path = chromium_paths
-    with tempfile.TemporaryDirectory(prefix="backoffice-chromium-") as profile:
-        options = webdriver.ChromeOptions()
-        options.binary_location = binary
-        for flag in (*HEADLESS_FLAGS, f"--user-data-dir={profile}"):
-            options.add_argument(flag)
-        driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
-        driver.set_page_load_timeout(30)
-        try:
-            yield driver
-        finally:
-            driver.quit()
-
-
 def screenshot(driver: WebDriver, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    assert driver.save_screenshot(str(path)), f"could not save {path}"
-    return path
-
-
-def gone(element: WebElement) -> bool:
-    """True once ``element``'s page was replaced. Selenium's ``staleness_of`` knows only the stale-element
-    error; while the page navigates, Chromium may answer "Node with given id does not belong to the
-    document" instead, which means the same."""
-    try:
-        element.is_enabled()
-    except WebDriverException:  # StaleElementReferenceException is one of these
-        return True
-    return False
+    return browser_screenshot(driver, "backoffice", name)
 
 
 def admin_sign_in(driver: WebDriver, stack: Stack, service: str, email: str, password: str) -> None:

@@ -18,3 +18,7 @@ class GatewayConfig(AppConfig):
                 raise ImproperlyConfigured(
                     f"RATE_LIMIT_{name.upper()} must be count/seconds, such as 20/60: {exc}"
                 ) from exc
+        # The storefront is read and fingerprinted once, now: a file it cannot serve stops the process.
+        from gateway.storefront import current
+
+        current()

@@ -12,6 +12,7 @@ The gateway's own variables:
 ``CORS_ALLOWED_ORIGINS``      comma-separated storefront origins (``https://shop.example``); empty:
                               no CORS headers at all
 ``GATEWAY_SCHEMA_CACHE_SECONDS`` how long the merged OpenAPI document is reused (60)
+``STOREFRONT_DIR``            the storefront's files (``gateway_svc/storefront``), served at ``/`` and ``/assets/``
 """
 
 from pathlib import Path
@@ -65,3 +66,6 @@ CORS_EXPOSE_HEADERS = (
     "X-RateLimit-Reset",
 )
 CORS_PREFLIGHT_MAX_AGE = 600
+
+# The storefront's HTML, CSS and ES modules (gateway.storefront), fingerprinted once at start-up.
+STOREFRONT_DIR = env_str("STOREFRONT_DIR", str(Path(__file__).resolve().parent.parent / "storefront"))
