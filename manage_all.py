@@ -97,7 +97,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 1
     status_table()
     print(f"\n{'ready' if ready else 'NOT READY'} after {time.monotonic() - started:.0f}s; logs in {LOG_DIR}")
-    print("\n  gateway (REST API)  http://127.0.0.1:8000/api/v1/")
+    print("\n  the shop (browser)  http://127.0.0.1:8000/")
+    print("  gateway (REST API)  http://127.0.0.1:8000/api/v1/")
     for spec in ALL_SERVICES:
         print(f"  {spec.name:<9} admin      http://127.0.0.1:{spec.http_port}/admin/")
     print("  every admin: sign in as a staff user of the user service (demo: staff@example.com / demo-pass-123)")
