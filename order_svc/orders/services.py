@@ -33,7 +33,7 @@ from orders.models import (
 )
 from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
-from shared.errors import Conflict
+from shared.errors import Conflict, DomainError
 from shared.events import Envelope, publish
 from shared.money import money
 
@@ -121,8 +121,19 @@ def order_place(
     earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
     if earlier is not None:
         return earlier
-    source = None if isinstance(lines, Sequence) else lines
-    placing = lines if isinstance(lines, Sequence) else lines.lines()
+    if isinstance(lines, Sequence):
+        source, placing = None, lines
+    else:
+        source = lines
+        try:
+            placing = source.lines()
+        except DomainError:
+            # Nothing to place (an emptied cart): a concurrent request with this key, a double-clicked
+            # checkout, may have placed the lines since the check above. Its order, then.
+            earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
+            if earlier is not None:
+                return earlier
+            raise
     # Priced before the transaction opens: no connection or lock is held while waiting on the network.
     priced = _price(lines=placing, catalog=products_get(ids=[line.product_id for line in placing]))
     try:

@@ -336,6 +336,25 @@ class TestCheckout:
         assert (again.order.id, again.created) == (first.order.id, False)
         assert Order.objects.count() == 1
 
+    def test_a_double_click_placed_between_the_key_check_and_reading_the_cart_returns_that_order(
+        self, catalog, monkeypatch
+    ):
+        put(catalog.add("MUG-1"), 1)
+        read_cart = _CartLines.lines
+        other_click: list = []
+
+        def after_the_other_click(source: _CartLines):
+            # The other click's request (same key) places the cart just after this one found the key unused.
+            monkeypatch.setattr(_CartLines, "lines", read_cart)
+            other_click.append(checkout(key="clicked"))
+            return read_cart(source)  # the cart is empty now
+
+        monkeypatch.setattr(_CartLines, "lines", after_the_other_click)
+        this_click = checkout(key="clicked")
+
+        assert (this_click.order.id, this_click.created) == (other_click[0].order.id, False)
+        assert Order.objects.count() == 1
+
     def test_a_product_no_longer_sold_refuses_the_checkout_and_keeps_the_cart(self, catalog):
         mug = catalog.add("MUG-1")
         put(mug, 1)
