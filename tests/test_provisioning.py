@@ -5,10 +5,11 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from ops import kafka, postgres
+from ops import kafka, postgres, procs
 from ops.paths import REPO_ROOT, ProvisionError
 from shared.topology import ALL_SERVICES
 
@@ -59,3 +60,17 @@ def test_every_model_change_has_a_migration(service, stack):
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_free_ports_are_never_handed_out_twice_and_lie_below_the_ephemeral_range():
+    """An outgoing connection takes its local port from the ephemeral range: a port picked there for a
+    stack's process could be taken before that process binds it."""
+    lowest_ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+
+    ports = [procs.free_port() for _ in range(300)]
+
+    assert len(set(ports)) == len(ports)
+    assert all(10000 <= port < lowest_ephemeral for port in ports), sorted(ports)[-5:]
+    for port in ports[:10]:
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", port))

@@ -88,15 +88,17 @@ export async function cartView(url, navigate) {
 }
 
 /**
- * One checkout attempt's Idempotency-Key, kept while the shopper retries the same request (a double
- * click, a timeout, a 503) so the shop places one order; a changed form is a new attempt with a new key.
+ * The Idempotency-Key of a checkout attempt: one per checkout form, kept while the shopper sends the same
+ * request again (a double click, even one that lands after the order was placed; a timeout; a 503), so
+ * the shop places one order. A changed form is a new attempt with a new key; a new visit, a new form.
  */
-let attempt = null;
-
-function attemptKey(body) {
-  const text = JSON.stringify(body);
-  if (!attempt || attempt.body !== text) attempt = { body: text, key: crypto.randomUUID() };
-  return attempt.key;
+function attemptKeys() {
+  let attempt = null;
+  return (body) => {
+    const text = JSON.stringify(body);
+    if (!attempt || attempt.body !== text) attempt = { body: text, key: crypto.randomUUID() };
+    return attempt.key;
+  };
 }
 
 export async function checkoutView(url, navigate) {
@@ -124,6 +126,7 @@ export async function checkoutView(url, navigate) {
     methods,
     h("button", { type: "submit", class: "button button-primary button-wide", id: "place-order" }, `Place order · ${price(current.total, current.currency)}`),
   );
+  const attemptKey = attemptKeys();
   form.addEventListener("submit", (event) => {
     event.preventDefault();
     if (form.getAttribute("aria-busy")) return;
@@ -134,7 +137,6 @@ export async function checkoutView(url, navigate) {
     busy(form, async () => {
       try {
         const order = await cart.checkout({ ...body, idempotencyKey });
-        attempt = null;
         navigate(`/orders/${order.id}`);
       } catch (error) {
         tell(error.describe());

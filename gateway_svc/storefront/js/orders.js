@@ -1,10 +1,17 @@
 // My orders: the list, and an order's page whose status follows the saga by itself (polling with backoff).
 
 import { withQuery } from "./api.js";
+import { TEST_METHODS } from "./checkout.js";
 import { h, price, show, tell, when } from "./dom.js";
 import { call } from "./session.js";
 
 const CANCELLABLE = new Set(["pending", "confirmed"]);
+const METHOD_NAMES = new Map(TEST_METHODS);
+
+// "Test Visa card (approved)" for a sandbox token the checkout offers; the token itself for any other.
+function methodName(token) {
+  return METHOD_NAMES.get(token) || `Payment method ${token}`;
+}
 const STATUS_WORDS = {
   pending: "Pending",
   confirmed: "Confirmed",
@@ -86,7 +93,7 @@ function orderBody(order, history, onCancel) {
         h("h2", {}, "Items"),
         h("ul", { class: "summary-lines" }, order.items.map((line) => h("li", {}, h("span", {}, `${line.quantity} × ${line.name}`), h("span", {}, price(line.line_total, order.currency))))),
         h("p", { class: "summary-total" }, h("span", {}, "Total"), h("strong", {}, price(order.total, order.currency))),
-        h("p", { class: "muted" }, `Paid with ${order.payment_method} · payment ${order.payment_status}`),
+        h("p", { class: "muted" }, `${methodName(order.payment_method)} · payment ${order.payment_status}`),
         address ? h("p", { class: "muted" }, `Ship to ${[address.name, address.line1, address.postal_code, address.city, address.country].filter(Boolean).join(", ")}`) : null,
         CANCELLABLE.has(order.status) ? h("button", { type: "button", class: "button button-danger", id: "cancel-order", onclick: onCancel }, "Cancel order") : null,
       ),
