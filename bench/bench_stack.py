@@ -124,7 +124,12 @@ def parse_options() -> argparse.Namespace:
     )
     parser.add_argument("--customers", type=int, default=8)
     for name, value in PROFILES["full"].items():
-        parser.add_argument(f"--{name.replace('_', '-')}", type=type(value), default=None, help=f"full: {value}")
+        parser.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=type(value),
+            default=None,
+            help=f"default {value}, quick {PROFILES['quick'][name]}",
+        )
     options = parser.parse_args()
     for name, value in PROFILES["quick" if options.quick else "full"].items():
         if getattr(options, name) is None:
