@@ -1,7 +1,9 @@
 """A whole stack of its own (databases ``<name>_<service>``, free ports, a topic prefix), for tests and benchmarks.
 
 It shares the Postgres server and Kafka broker with everything else but never
-touches a running ``make up`` stack's databases, ports or topics.
+touches a running ``make up`` stack's databases, ports or topics; or, for runs that
+stop them or charge their CPU (``make chaos``, ``make bench``), it runs over a private
+server and broker (:func:`private_postgres`, :func:`private_kafka`).
 """
 
 from __future__ import annotations
