@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: up down status monitor test lint protos seed venv clean bench chaos
+.PHONY: up down status monitor test lint protos seed venv clean bench bench-quick chaos
 
 $(STAMP): requirements/base.txt requirements/dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,10 +43,13 @@ seed: $(STAMP)
 clean: down
 	rm -rf var
 
-bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay throughput, reservations, reads and orders
+bench: $(STAMP)  ## benchmarks (never part of make test): event latency, relay throughput, reservations, then the whole stack
 	$(PY) bench/bench_events.py
 	$(PY) bench/bench_reservations.py
-	$(PY) bench/bench_orders.py
+	$(PY) bench/bench_stack.py $(ARGS)
+
+bench-quick: $(STAMP)  ## the whole-stack benchmark only, short (under 2 minutes): `make bench ARGS=--quick` also shortens it
+	$(PY) bench/bench_stack.py --quick
 
 # `make chaos ORDERS=150` for a shorter run. Its own stack over a private Postgres and Kafka (free loopback ports).
 ORDERS ?= 600

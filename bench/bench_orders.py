@@ -145,13 +145,17 @@ def sign_up(stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access']}"}
 
 
-def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
-    answer = client.post(
+def post_order(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> httpx.Response:
+    """POSTs a one-line order of ``product`` under a new Idempotency-Key; the answer, whatever it is."""
+    return client.post(
         stack.url("gateway", "/api/v1/orders"),
         json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
         headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
     )
-    return str(answer.raise_for_status().json()["id"])
+
+
+def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
+    return str(post_order(client, stack, headers, product).raise_for_status().json()["id"])
 
 
 def placements(

@@ -35,8 +35,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,10 +45,9 @@ import psycopg
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from ops import consistency, postgres
-from ops.isolated import Stack, start_stack
+from ops.isolated import Stack, private_kafka, private_postgres, start_stack
 from ops.kafka import LocalBroker
 from ops.paths import VAR
-from ops.procs import free_port, port_open
 from ops.supervisor import read_state
 
 PASSWORD = "chaos-pass-phrase-42"  # noqa: S105 - throwaway customers on a throwaway stack
@@ -101,39 +98,6 @@ def main() -> int:
     print(render(results))
     print(f"(saved to {run_dir / 'chaos.json'})")
     return 0 if results["violations"] == [] and results["orders_given_up"] == 0 else 1
-
-
-# The private infrastructure
-
-
-@contextmanager
-def private_postgres(home: Path) -> Iterator[str]:
-    """A Postgres server of the run's own on a free port (its data in ``home``); stopped and kept on exit.
-
-    :mod:`ops.postgres` runs one local server whose folder and port are module settings; this process
-    points them at its own before starting it (it is the only user of that module here).
-    """
-    port = free_port()
-    os.environ["LOCAL_POSTGRES_PORT"] = str(port)
-    os.environ.pop("POSTGRES_URL", None)
-    postgres.DATA_DIR = home
-    postgres.LOG_FILE = home / "server.log"
-    postgres.start_local()
-    try:
-        yield postgres.local_url()
-    finally:
-        postgres.stop_local()
-
-
-@contextmanager
-def private_kafka(home: Path) -> Iterator[LocalBroker]:
-    port = next(p for p in iter(free_port, None) if not port_open("127.0.0.1", p + 1))
-    broker = LocalBroker(port, home, home / "kafka.log", home / "kafka.pid")
-    broker.start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
 
 
 def restart_postgres() -> None:

@@ -1,7 +1,9 @@
 """A whole stack of its own (databases ``<name>_<service>``, free ports, a topic prefix), for tests and benchmarks.
 
 It shares the Postgres server and Kafka broker with everything else but never
-touches a running ``make up`` stack's databases, ports or topics.
+touches a running ``make up`` stack's databases, ports or topics; or, for runs that
+stop them or charge their CPU (``make chaos``, ``make bench``), it runs over a private
+server and broker (:func:`private_postgres`, :func:`private_kafka`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ import os
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ops import kafka, keys, postgres
 from ops.health import grpc_serving, http_status
+from ops.kafka import LocalBroker
 from ops.paths import VAR
-from ops.procs import free_port, pid_alive
+from ops.procs import free_port, pid_alive, port_open
 from ops.stack import Ports, ProcessSpec, manage_command, python, service_env, stack_processes
 from ops.supervisor import launch, read_state, shutdown
 from shared.settings import test_database_suffix
@@ -144,3 +149,33 @@ def start_stack(name: str, *, topic_prefix: str | None = None, timeout: float = 
         stack.stop()
         raise
     return stack
+
+
+@contextmanager
+def private_postgres(home: Path) -> Iterator[str]:
+    """A Postgres server of the run's own on a free port (its data in ``home``); stopped and kept on exit.
+
+    :mod:`ops.postgres` runs one local server whose folder and port are module settings; this process
+    points them at its own before starting it (it is the only user of that module here).
+    """
+    port = free_port()
+    os.environ["LOCAL_POSTGRES_PORT"] = str(port)
+    os.environ.pop("POSTGRES_URL", None)
+    postgres.DATA_DIR = home
+    postgres.LOG_FILE = home / "server.log"
+    postgres.start_local()
+    try:
+        yield postgres.local_url()
+    finally:
+        postgres.stop_local()
+
+
+@contextmanager
+def private_kafka(home: Path) -> Iterator[LocalBroker]:
+    port = next(p for p in iter(free_port, None) if not port_open("127.0.0.1", p + 1))
+    broker = LocalBroker(port, home, home / "kafka.log", home / "kafka.pid")
+    broker.start()
+    try:
+        yield broker
+    finally:
+        broker.stop()
