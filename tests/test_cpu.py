@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from ops.cpu import cpu_snapshot, cpu_used, process_cpu_seconds, process_tree, tree_cpu_seconds
+from shared.testing import wait_until
 
 BUSY_SECONDS = 0.4
 # /proc counts in clock ticks (1/100 s), so a reading may trail process_time() by a tick or two.
@@ -37,17 +37,10 @@ def parent() -> Iterator[subprocess.Popen[str]]:
     process.wait(timeout=10)
 
 
-def wait_for(condition: object, *, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
 def test_a_busy_child_is_counted_in_its_parents_tree(parent: subprocess.Popen[str]) -> None:
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
-    wait_for(lambda: process_cpu_seconds(child) >= COUNTED)
+    wait_until(lambda: process_cpu_seconds(child) >= COUNTED, timeout=20, what="the child to burn its CPU")
 
     assert process_tree(parent.pid) == [parent.pid, child]
     assert process_cpu_seconds(parent.pid) < BUSY_SECONDS / 2  # the parent itself only waited
@@ -59,7 +52,7 @@ def test_a_reaped_child_still_counts_through_its_parent(parent: subprocess.Popen
     assert parent.stdout is not None
     child = int(parent.stdout.readline())
     before = cpu_snapshot({"tree": parent.pid, "absent": None})
-    wait_for(lambda: process_cpu_seconds(child) >= COUNTED)
+    wait_until(lambda: process_cpu_seconds(child) >= COUNTED, timeout=20, what="the child to burn its CPU")
 
     os.kill(child, signal.SIGKILL)
     assert parent.stdout.readline().strip() == "reaped"
