@@ -58,6 +58,9 @@ from bench_orders import (  # this folder is on sys.path: the script runs from i
     summary,
     throughput,
 )
+from profiles import start as start_profiles
+from profiles import stop as stop_profiles
+from profiles import summarise as summarise_profiles
 
 from ops import postgres
 from ops.cpu import cpu_snapshot, cpu_used
@@ -123,6 +126,12 @@ def parse_options() -> argparse.Namespace:
         "--quick", action="store_true", help="a short run (under 2 minutes): fewer orders, shorter phases"
     )
     parser.add_argument("--customers", type=int, default=8)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also record py-spy profiles of every stack process in the CPU phase (costs CPU: the figures are "
+        "then for finding where time goes, not for comparing runs)",
+    )
     for name, value in PROFILES["full"].items():
         parser.add_argument(
             f"--{name.replace('_', '-')}",
@@ -162,8 +171,14 @@ def measure(
     progress("CPU per order and settled orders/s")
     client_before = resource.getrusage(resource.RUSAGE_SELF)
     before = cpu_snapshot(roots())
+    profile_folder = HOME / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
+    recorders = start_profiles(stack.pids(), profile_folder) if options.profile else {}
     placed = place_and_follow(stack, customers, products, orders=options.orders)
     used = cpu_used(before, cpu_snapshot(roots()))
+    if recorders:
+        stop_profiles(recorders)
+        results["profile"] = str(profile_folder)
+        print(summarise_profiles(profile_folder), file=sys.stderr, flush=True)
     client = resource.getrusage(resource.RUSAGE_SELF)
     per_poll = poll_cost(stack, roots(), customers, placed["orders"], idle, seconds=options.poll_seconds)
     charged = {name: max(0.0, used[name] - per_poll.get(name, 0.0) * placed["polls"]) for name in used}

@@ -143,7 +143,15 @@ class LocalBroker:
         classpath = f"{libs}/*"
         if not (self.home / "data" / "meta.properties").exists():
             cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-            format_command = [java_binary, "-cp", classpath, "kafka.tools.StorageTool", "format", "-t", cluster_id]
+            # "--cluster-id=ID" in one word: an id starting with "-" (1 in 64) would be read as an option.
+            format_command = [
+                java_binary,
+                "-cp",
+                classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                f"--cluster-id={cluster_id}",
+            ]
             result = subprocess.run(
                 [*format_command, "-c", str(properties), "--ignore-formatted"],
                 capture_output=True,
