@@ -49,6 +49,14 @@ def test_kafka_broker_config_is_kraft_on_loopback():
     assert properties["auto.create.topics.enable"] == "false"
 
 
+def test_kafka_storage_formats_with_a_cluster_id_that_starts_with_a_dash(tmp_path):
+    """urlsafe base64 ids start with "-" one time in 64; the storage tool must not read one as an option."""
+    properties = tmp_path / "server.properties"
+    properties.write_text(kafka.server_properties(19092, tmp_path / "data"))
+    kafka.format_storage(kafka.java(), f"{kafka.fetch_jars()}/*", properties, "-" + kafka.new_cluster_id()[1:])
+    assert "cluster.id=-" in (tmp_path / "data" / "meta.properties").read_text()
+
+
 @pytest.mark.parametrize("service", list(ALL_SERVICES), ids=lambda spec: spec.name)
 def test_every_model_change_has_a_migration(service, stack):
     result = subprocess.run(
