@@ -190,6 +190,7 @@ def measure(
     idle_share = sum(idle.values()) * placed["seconds"] / options.orders
     results["cpu_ms_per_order_above_idle"] = round(results["cpu_ms_per_order_total"] - idle_share * 1000, 2)
     results["cpu_ms_per_poll"] = rounded({name: seconds * 1000 for name, seconds in per_poll.items()}, digits=3)
+    results["orders_per_core_second"] = capacity(results["cpu_ms_per_order"])
     client_seconds = client.ru_utime + client.ru_stime - client_before.ru_utime - client_before.ru_stime
     results["bench_client_cpu_ms_per_order"] = round(client_seconds * 1000 / options.orders, 2)
 
@@ -212,6 +213,20 @@ def measure(
     results["overload"] = overload(
         stack, customers, products, rate=2 * results["settled_orders_per_second"], seconds=options.overload_seconds
     )
+
+
+def capacity(cpu_ms_per_order: dict[str, float]) -> dict[str, float]:
+    """The capacity model: how many orders per second one core sustains for each kind of process.
+
+    Kinds add up the services' processes of that kind (``order-consumer`` + ``payment-consumer`` +
+    ... = ``consumer``), because a deployment sizes them together: N orders/s need N / figure cores
+    of that kind (docs/scaling.md). Postgres and Kafka are kinds of their own.
+    """
+    by_kind: dict[str, float] = {}
+    for name, milliseconds in cpu_ms_per_order.items():
+        kind = name.rpartition("-")[2]
+        by_kind[kind] = by_kind.get(kind, 0.0) + milliseconds
+    return {kind: round(1000 / total, 1) for kind, total in sorted(by_kind.items()) if total > 0}
 
 
 def progress(phase: str) -> None:
@@ -446,6 +461,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "idle CPU ms/s, all processes": idle_total(get("idle_cpu_ms_per_second")),
         **{f"  {name}": value for name, value in (get("cpu_ms_per_order") or {}).items()},
         "  (bench client, not in total)": get("bench_client_cpu_ms_per_order"),
+        **{f"  orders/s per core, {kind}": value for kind, value in (get("orders_per_core_second") or {}).items()},
         "settled orders/s": get("settled_orders_per_second"),
         "pgbench -N -c8 -j2 TPS": get("pgbench_tps"),
         "settled/s / TPS %": get("settled_share_of_pgbench_tps_percent"),
