@@ -6,14 +6,16 @@ over a PRIVATE Postgres server and Kafka broker (free loopback ports), so the CP
 this run's alone. Phases, in order:
 
 1. CPU per order: ``--orders`` one-line orders through the gateway by ``--customers`` customers, each
-   placing its share back to back, then polling ``GET /orders/{id}`` until each is settled. CPU
-   (utime+stime of every process tree, incl. gunicorn workers and reaped children: ``ops.cpu``) of each
-   stack process, Postgres and Kafka is read before and after. The polls' cost is subtracted: a
-   poll-only phase measures CPU per poll (above the idle rate, measured first) by process.
-2. Settled orders/s: from the first POST to the last order seen settled.
+   placing its share back to back; the run watches the order database until all are settled (no API
+   polling competes with the saga). CPU (utime+stime of every process tree, incl. gunicorn workers and
+   reaped children: ``ops.cpu``) of each stack process, Postgres and Kafka is read before and after,
+   and turned into the capacity model (orders/s per core for each kind of process). A poll-only phase
+   then measures what one ``GET /orders/{id}`` costs each process (above the idle rate), on its own.
+2. Settled orders/s: from the first POST to the last order settled (its status history).
 3. pgbench TPS (``-N -c8 -j2``) on a scratch database of the same Postgres server, and settled/s
    as a share of it.
-4. POST -> confirmed p50/p99 at a steady 70 % of the settled/s of step 2.
+4. POST -> confirmed p50/p99 at a steady 70 % of the settled/s of step 2 (from each POST's sending to
+   its ``confirmed`` history row).
 5. Product-list reads through the gateway and direct to product_svc (``bench_orders``'s phases):
    latency median/p99, reads/s, ratio and the gateway's median overhead.
 6. Overload: 2x the settled/s offered for ``--overload-seconds`` (each request with a 5 s client
@@ -57,6 +59,7 @@ from bench_orders import (  # this folder is on sys.path: the script runs from i
     stock_up,
     summary,
     throughput,
+    wait_until_settled,
 )
 from profiles import start as start_profiles
 from profiles import stop as stop_profiles
@@ -180,8 +183,9 @@ def measure(
         results["profile"] = str(profile_folder)
         print(summarise_profiles(profile_folder), file=sys.stderr, flush=True)
     client = resource.getrusage(resource.RUSAGE_SELF)
+    # What one status poll costs, reported on its own (an app polls; this run's settling needed no polls).
     per_poll = poll_cost(stack, roots(), customers, placed["orders"], idle, seconds=options.poll_seconds)
-    charged = {name: max(0.0, used[name] - per_poll.get(name, 0.0) * placed["polls"]) for name in used}
+    charged = used
     results["orders"] = {key: value for key, value in placed.items() if key != "orders"}
     results["settled_orders_per_second"] = round(options.orders / placed["seconds"], 1)
     results["cpu_ms_per_order"] = rounded({name: seconds * 1000 / options.orders for name, seconds in charged.items()})
@@ -240,51 +244,31 @@ def rounded(values: dict[str, float], digits: int = 2) -> dict[str, float]:
 def place_and_follow(
     stack: Stack, customers: list[dict[str, str]], products: list[dict[str, Any]], *, orders: int
 ) -> dict[str, Any]:
-    """Each customer places its share of ``orders`` back to back, then polls each until it is settled.
+    """Each customer places its share of ``orders`` back to back; then the run waits until all are settled.
 
-    Returns the seconds from the first POST to the last order seen settled, the polls made, the
-    orders' final statuses and their ids with their customers (for the poll phase).
+    Returns the seconds from the first POST to the last order settled (by the orders' status history,
+    watched in the database, so no API polling competes with the saga), the orders' final statuses
+    and their ids with their customers (for the poll phase).
     """
     placed: list[tuple[str, dict[str, str]]] = []
-    statuses: Counter[str] = Counter()
-    polls = [0] * len(customers)
     lock = threading.Lock()
-    started = time.monotonic()
+    started = time.time()
 
     def customer(index: int) -> None:
         headers = customers[index]
-        mine = []
         with httpx.Client(timeout=30) as client:
             for number in range(index, orders, len(customers)):
                 answer = post_order(client, stack, headers, products[number % len(products)])
-                mine.append(str(answer.raise_for_status().json()["id"]))
-            for order_id in mine:
-                status = poll_until_settled(client, stack, headers, order_id, polls, index)
                 with lock:
-                    statuses[status] += 1
-                    placed.append((order_id, headers))
+                    placed.append((str(answer.raise_for_status().json()["id"]), headers))
 
     run_threads(customer, len(customers))
+    settled = wait_until_settled(stack, [order_id for order_id, _ in placed])
     return {
-        "seconds": time.monotonic() - started,
-        "polls": sum(polls),
-        "statuses": dict(statuses),
+        "seconds": max(at for _, at in settled.values()) - started,
+        "statuses": dict(Counter(status for status, _ in settled.values())),
         "orders": placed,
     }
-
-
-def poll_until_settled(
-    client: httpx.Client, stack: Stack, headers: dict[str, str], order_id: str, polls: list[int], index: int
-) -> str:
-    deadline = time.monotonic() + 120
-    while True:
-        polls[index] += 1
-        status = str(client.get(stack.url("gateway", f"/api/v1/orders/{order_id}"), headers=headers).json()["status"])
-        if status != "pending":
-            return status
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"order {order_id} still pending after 120 s")
-        time.sleep(0.01)
 
 
 def run_threads(target: Any, count: int) -> None:
