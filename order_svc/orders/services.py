@@ -252,7 +252,7 @@ def _saga_step() -> transaction.Atomic:
     """The transaction of a saga event's handler. In the consumer it joins the consumer's transaction
     (the inbox row and the change commit together) without a savepoint of its own: that would cost two
     round trips per event, and only the consumer catches a handler's error, rolling the whole event back.
-    Called on its own (tests, a replay) it is an ordinary transaction."""
+    Called on its own (a test) it is an ordinary transaction."""
     return transaction.atomic(savepoint=False)
 
 
@@ -523,7 +523,7 @@ def _keep_lines(order: Order, lines: list[OrderLine]) -> None:
     """Gives ``order`` its lines as ``prefetch_related("lines")`` would, from the rows just inserted (ids
     included): the 201 answer serialises them without reading them back (one SELECT per placement)."""
     cached = order.lines.all()
-    cached._result_cache = lines  # type: ignore[attr-defined]
+    cached._result_cache = lines
     cached._prefetch_done = True  # type: ignore[attr-defined]
     order._prefetched_objects_cache = {"lines": cached}  # type: ignore[attr-defined]
 
