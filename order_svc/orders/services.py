@@ -136,19 +136,23 @@ def order_place(
             raise
     # Priced before the transaction opens: no connection or lock is held while waiting on the network.
     priced = _price(lines=placing, catalog=products_get(ids=[line.product_id for line in placing]))
+    # The order's id is made here (not by the database), so the key can name its order when inserted.
+    order = Order(
+        customer_id=customer_id,
+        total=priced.total,
+        currency=priced.currency,
+        payment_method=payment_method,
+        shipping_address=shipping_address,
+    )
     try:
         with transaction.atomic():
             # The key first: a concurrent request with this key blocks here until this transaction ends.
-            claim = IdempotencyKey.objects.create(
-                customer_id=customer_id, key=idempotency_key, request_hash=request_hash
+            # It names the order before the order row exists (foreign keys are checked at commit),
+            # which saves the UPDATE that would otherwise link them afterwards.
+            IdempotencyKey.objects.create(
+                customer_id=customer_id, key=idempotency_key, request_hash=request_hash, order_id=order.id
             )
-            order = Order.objects.create(
-                customer_id=customer_id,
-                total=priced.total,
-                currency=priced.currency,
-                payment_method=payment_method,
-                shipping_address=shipping_address,
-            )
+            order.save(force_insert=True)
             for line in priced.lines:
                 line.order = order
             OrderLine.objects.bulk_create(priced.lines)
@@ -157,10 +161,9 @@ def order_place(
             StatusHistory.objects.create(
                 order=order, status=OrderStatus.PENDING, by=customer_id, reason="Placed by the customer."
             )
-            claim.order = order
-            claim.save(update_fields=["order"])
             publish(Envelope(type="order.placed", key=str(order.id), payload=_placed_payload(order, priced.lines)))
             count_placed_on_commit(total=priced.total, currency=priced.currency)
+        _keep_lines(order, priced.lines)
     except IntegrityError:
         # Lost the race for the key: the winner has committed, so its row and order are visible now.
         earlier = _replay(customer_id=customer_id, idempotency_key=idempotency_key, request_hash=request_hash)
@@ -178,7 +181,15 @@ def order_cancel(*, order: Order, by: uuid.UUID | None, reason: str = "") -> Ord
     return order_transition(order=order, to=OrderStatus.CANCELLED, by=by, reason=reason or "Cancelled.")
 
 
-def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str = "") -> Order:
+def order_transition(
+    *,
+    order: Order,
+    to: str,
+    by: uuid.UUID | None,
+    reason: str = "",
+    locked: bool = False,
+    payment_status: PaymentStatus | None = None,
+) -> Order:
     """Moves ``order`` to status ``to`` if the state machine allows it; returns the order as saved.
 
     Locks the order row (``select_for_update``) and checks the transition against the locked
@@ -187,36 +198,62 @@ def order_transition(*, order: Order, to: str, by: uuid.UUID | None, reason: str
     ``order.status_changed`` plus the specific event (``order.confirmed``, ``order.rejected``,
     ``order.cancelled``, ``order.shipped``; ``refunded`` has none). ``by`` is the acting user, None for the system.
     Raises :class:`~orders.errors.IllegalTransition` (409) and changes nothing otherwise.
+
+    ``locked=True``: the caller already holds the row lock in its open transaction and ``order`` is the
+    row it read under it (the saga's handlers), so it is not read again. ``payment_status`` is written
+    in the same UPDATE as the status: the payment's news that moved the order.
     """
+    if locked:
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("order_transition(locked=True) needs the caller's transaction holding the row lock.")
+        return _transition_locked(order, to=to, by=by, reason=reason, payment_status=payment_status)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
-        previous = locked.status
-        check_transition(current=previous, to=to)
-        locked.status = to
-        changed = ["status", "updated_at"]
-        if to == OrderStatus.REJECTED:
-            locked.rejection_reason = reason
-            changed.append("rejection_reason")
-        locked.save(update_fields=changed)
-        StatusHistory.objects.create(order=locked, status=to, by=by, reason=reason)
-        publish(
-            Envelope(
-                type="order.status_changed",
-                key=str(locked.id),
-                payload={
-                    "order_id": str(locked.id),
-                    "from_status": previous,
-                    "to_status": to,
-                    "by": str(by) if by else None,
-                    "reason": reason,
-                },
-            )
+        row = Order.objects.select_for_update().get(pk=order.pk)
+        return _transition_locked(row, to=to, by=by, reason=reason, payment_status=payment_status)
+
+
+def _transition_locked(
+    locked: Order, *, to: str, by: uuid.UUID | None, reason: str, payment_status: PaymentStatus | None
+) -> Order:
+    """The body of :func:`order_transition`, on a row the caller has locked in its transaction."""
+    previous = locked.status
+    check_transition(current=previous, to=to)
+    locked.status = to
+    changed = ["status", "updated_at"]
+    if to == OrderStatus.REJECTED:
+        locked.rejection_reason = reason
+        changed.append("rejection_reason")
+    if payment_status is not None and locked.payment_status != payment_status:
+        locked.payment_status = payment_status
+        changed.append("payment_status")
+    locked.save(update_fields=changed)
+    StatusHistory.objects.create(order=locked, status=to, by=by, reason=reason)
+    publish(
+        Envelope(
+            type="order.status_changed",
+            key=str(locked.id),
+            payload={
+                "order_id": str(locked.id),
+                "from_status": previous,
+                "to_status": to,
+                "by": str(by) if by else None,
+                "reason": reason,
+            },
         )
-        specific = _specific_event(locked, reason=reason)
-        if specific is not None:
-            publish(specific)
-        count_transition_on_commit(to=to)
+    )
+    specific = _specific_event(locked, reason=reason)
+    if specific is not None:
+        publish(specific)
+    count_transition_on_commit(to=to)
     return locked
+
+
+def _saga_step() -> transaction.Atomic:
+    """The transaction of a saga event's handler. In the consumer it joins the consumer's transaction
+    (the inbox row and the change commit together) without a savepoint of its own: that would cost two
+    round trips per event, and only the consumer catches a handler's error, rolling the whole event back.
+    Called on its own (a test) it is an ordinary transaction."""
+    return transaction.atomic(savepoint=False)
 
 
 def order_apply_reservation(*, order_id: uuid.UUID) -> None:
@@ -228,19 +265,23 @@ def order_apply_reservation(*, order_id: uuid.UUID) -> None:
     an order rejected meanwhile (its reservation crossed the timeout, see :func:`order_expire_pending`)
     gets ``order.rejected`` again, so inventory releases the late reservation (its release is idempotent).
     """
-    with transaction.atomic():
+    now = timezone.now()
+    # The usual case in one conditional UPDATE (the row lock it takes decides races like a SELECT FOR UPDATE
+    # would): a pending order hearing of its reservation for the first time. Saves the SELECT and a savepoint.
+    if Order.objects.filter(pk=order_id, status=OrderStatus.PENDING, stock_reserved_at__isnull=True).update(
+        stock_reserved_at=now, updated_at=now
+    ):
+        return
+    with _saga_step():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             logger.warning("inventory.reserved for unknown order %s; ignored", order_id)
             return
-        if order.status == OrderStatus.PENDING:
-            if order.stock_reserved_at is None:
-                order.stock_reserved_at = timezone.now()
-                order.save(update_fields=["stock_reserved_at", "updated_at"])
-        elif order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+        if order.status in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
             _ask_to_compensate(order, late="Stock was reserved")
-        else:
+        elif order.status != OrderStatus.PENDING:
             logger.info("inventory.reserved for order %s in status %s; nothing to do", order_id, order.status)
+        # else: pending with its reservation recorded already (a redelivery): the first time is kept
 
 
 def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequence[ShortLine]) -> None:
@@ -248,7 +289,7 @@ def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequenc
 
     Safe to repeat: an order no longer pending (rejected already, or cancelled meanwhile) is left alone.
     """
-    with transaction.atomic():
+    with _saga_step():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             logger.warning("inventory.reservation_failed for unknown order %s; ignored", order_id)
@@ -257,7 +298,7 @@ def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequenc
             logger.info("inventory.reservation_failed for order %s in status %s; nothing to do", order_id, order.status)
             return
         reason = _shortage_reason(order, short_lines)
-        order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason)
+        order_transition(order=order, to=OrderStatus.REJECTED, by=None, reason=reason, locked=True)
 
 
 def order_apply_payment_authorized(*, order_id: uuid.UUID) -> None:
@@ -268,7 +309,7 @@ def order_apply_payment_authorized(*, order_id: uuid.UUID) -> None:
     ``order.cancelled`` or ``order.rejected`` published again, so the payment service voids the
     authorization and inventory releases the stock (both idempotent).
     """
-    with transaction.atomic():
+    with _saga_step():
         order = _follow_payment(
             order_id, PaymentStatus.AUTHORIZED, moves=OrderStatus.PENDING, to=OrderStatus.CONFIRMED,
             reason="Payment authorized.",
@@ -283,7 +324,7 @@ def order_apply_payment_failure(*, order_id: uuid.UUID, reason: str) -> None:
     ``order.rejected`` makes inventory release the reservation. Safe to repeat: an order no longer
     pending (rejected already, or cancelled meanwhile) keeps its status.
     """
-    with transaction.atomic():
+    with _saga_step():
         _follow_payment(
             order_id, PaymentStatus.FAILED, moves=OrderStatus.PENDING, to=OrderStatus.REJECTED,
             reason=f"payment declined: {reason}",
@@ -295,8 +336,10 @@ def order_apply_payment_progress(*, order_id: uuid.UUID, payment_status: Payment
 
     The order's status already moved (shipped, cancelled); this is the payment catching up.
     """
-    with transaction.atomic():
-        _record_payment_status(order_id=order_id, payment_status=payment_status)
+    with _saga_step():
+        order = _lock_for_payment(order_id=order_id, payment_status=payment_status)
+        if order is not None:
+            _set_payment_status(order, payment_status)
 
 
 def order_apply_refund(*, order_id: uuid.UUID) -> None:
@@ -304,7 +347,7 @@ def order_apply_refund(*, order_id: uuid.UUID) -> None:
 
     Safe to repeat: a refunded order is left alone.
     """
-    with transaction.atomic():
+    with _saga_step():
         _follow_payment(
             order_id, PaymentStatus.REFUNDED, moves=OrderStatus.DELIVERED, to=OrderStatus.REFUNDED,
             reason="Payment refunded.",
@@ -315,13 +358,19 @@ def _follow_payment(
     order_id: uuid.UUID, payment_status: PaymentStatus, *, moves: OrderStatus, to: OrderStatus, reason: str
 ) -> Order | None:
     """Records the payment's news on the order and moves an order in status ``moves`` on to ``to``; an order
-    in another status keeps it (logged, unless it is ``to`` already: a redelivery). None for an unknown order."""
-    order = _record_payment_status(order_id=order_id, payment_status=payment_status)
+    in another status keeps it (logged, unless it is ``to`` already: a redelivery). None for an unknown order.
+
+    Moving, the payment status and the status are one UPDATE of the row locked once (not a lock, an UPDATE,
+    then :func:`order_transition` locking and reading the row again: two statements fewer per event).
+    """
+    order = _lock_for_payment(order_id=order_id, payment_status=payment_status)
     if order is None:
         return None
     if order.status == moves:
-        order_transition(order=order, to=to, by=None, reason=reason)
-    elif order.status != to:
+        order_transition(order=order, to=to, by=None, reason=reason, locked=True, payment_status=payment_status)
+        return order
+    _set_payment_status(order, payment_status)
+    if order.status != to:
         logger.info("payment %s for order %s in status %s: status left alone", payment_status, order_id, order.status)
     return order
 
@@ -470,6 +519,15 @@ def _price(*, lines: Sequence[LineRequest], catalog: ProductLookup) -> PricedOrd
     return PricedOrder(lines=priced, currency=currencies.pop(), total=total)
 
 
+def _keep_lines(order: Order, lines: list[OrderLine]) -> None:
+    """Gives ``order`` its lines as ``prefetch_related("lines")`` would, from the rows just inserted (ids
+    included): the 201 answer serialises them without reading them back (one SELECT per placement)."""
+    cached = order.lines.all()
+    cached._result_cache = lines
+    cached._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"lines": cached}  # type: ignore[attr-defined]
+
+
 def _placed_payload(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
     return {
         "order_id": str(order.id),
@@ -489,20 +547,23 @@ def _placed_payload(order: Order, lines: Sequence[OrderLine]) -> dict[str, Any]:
     }
 
 
-def _record_payment_status(*, order_id: uuid.UUID, payment_status: PaymentStatus) -> Order | None:
-    """Locks the order and sets its ``payment_status`` projection; None (logged) for an unknown order.
+def _lock_for_payment(*, order_id: uuid.UUID, payment_status: PaymentStatus) -> Order | None:
+    """Locks the order a ``payment.*`` event is about; None (logged) for an unknown order."""
+    order = Order.objects.select_for_update().filter(pk=order_id).first()
+    if order is None:
+        logger.warning("payment %s for unknown order %s; ignored", payment_status, order_id)
+    return order
+
+
+def _set_payment_status(order: Order, payment_status: PaymentStatus) -> None:
+    """Writes the locked ``order``'s ``payment_status`` projection if it changes.
 
     The payment service publishes an order's events in order on one partition (key: the order
     id), so the latest event applied is the payment's current state.
     """
-    order = Order.objects.select_for_update().filter(pk=order_id).first()
-    if order is None:
-        logger.warning("payment %s for unknown order %s; ignored", payment_status, order_id)
-        return None
     if order.payment_status != payment_status:
         order.payment_status = payment_status
         order.save(update_fields=["payment_status", "updated_at"])
-    return order
 
 
 def _ask_to_compensate(order: Order, *, late: str) -> None:

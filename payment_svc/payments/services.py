@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.conf import settings
@@ -62,24 +63,30 @@ def payment_note_order(
     *, order_id: UUID, customer_id: UUID, amount: Decimal, currency: str, payment_method: str
 ) -> Payment:
     """Keeps ``order.placed``'s snapshot (what to authorize); authorizes if inventory already reserved."""
-    with transaction.atomic():
-        payment = _lock(order_id)
-        if payment.amount is None:
-            payment.customer_id, payment.amount = customer_id, amount
-            payment.currency, payment.payment_method = currency, payment_method
-            _save(payment)
-        _authorize_if_ready(payment)
+    snapshot = {"customer_id": customer_id, "amount": amount, "currency": currency, "payment_method": payment_method}
+    with _saga_step():
+        # Usually the order's first event: the payment is created with the snapshot in one INSERT.
+        payment = _lock(order_id, snapshot=snapshot)
+        changed: list[str] = []
+        if payment.amount is None:  # inventory's answer came first and created the payment without it
+            for field, value in snapshot.items():
+                setattr(payment, field, value)
+            changed += snapshot
+        changed += _authorize_if_ready(payment)
+        _save(payment, *changed)
     return payment
 
 
 def payment_note_stock_reserved(*, order_id: UUID) -> Payment:
     """Inventory reserved the order's stock: authorize, once the snapshot from ``order.placed`` is here."""
-    with transaction.atomic():
+    with _saga_step():
         payment = _lock(order_id)
+        changed: list[str] = []
         if not payment.stock_reserved:
             payment.stock_reserved = True
-            _save(payment)
-        _authorize_if_ready(payment)
+            changed.append("stock_reserved")
+        changed += _authorize_if_ready(payment)
+        _save(payment, *changed)  # the flag and the step asked for in one UPDATE
     return payment
 
 
@@ -89,7 +96,7 @@ def payment_note_order_cancelled(*, order_id: UUID) -> Payment:
     An authorization in flight is voided once recorded (:func:`_record`); a payment never authorized
     becomes ``voided`` at once, with nothing to give back.
     """
-    with transaction.atomic():
+    with _saga_step():
         payment = _note_order_ended(order_id)
         if payment.status == PaymentStatus.REQUIRES_AUTHORIZATION and payment.pending_step != Step.AUTHORIZE:
             _transition(payment, PaymentStatus.VOIDED, note="order cancelled before authorization")
@@ -102,17 +109,20 @@ def payment_note_order_rejected(*, order_id: UUID) -> Payment:
 
     Unlike a cancel, a payment that was never authorized stays as it is: nothing was asked of the provider.
     """
-    with transaction.atomic():
+    with _saga_step():
         return _note_order_ended(order_id)
 
 
 def _note_order_ended(order_id: UUID) -> Payment:
     """The order will not be paid for: no authorization after this, and a recorded one is voided."""
     payment = _lock(order_id)
-    payment.order_cancelled = True
-    _save(payment)
+    changed: list[str] = []
+    if not payment.order_cancelled:
+        payment.order_cancelled = True
+        changed.append("order_cancelled")
     if payment.status == PaymentStatus.AUTHORIZED and not payment.pending_step:
-        _request_step(payment, Step.VOID)
+        changed += _request_step(payment, Step.VOID)
+    _save(payment, *changed)
     return payment
 
 
@@ -129,47 +139,67 @@ def payment_request_refund(*, order_id: UUID) -> Payment:
 def _request_follow_up(order_id: UUID, step: str, *, of: str) -> Payment:
     """Asks for ``step`` of a payment in status ``of``. A redelivered request (the step pending or done)
     changes nothing; one the payment cannot do (never authorized, voided) is logged and counted as refused."""
-    with transaction.atomic():
+    with _saga_step():
         payment = _lock(order_id)
         if payment.status == of and not payment.pending_step:
-            _request_step(payment, step)
+            _save(payment, *_request_step(payment, step))
         elif payment.pending_step != step and payment.status != STATUS_AFTER[step]:
             logger.error("order %s: %s asked of its payment in status %s: refused", order_id, step, payment.status)
             metrics.count_step_on_commit(step=step, outcome="refused")
     return payment
 
 
-def _lock(order_id: UUID) -> Payment:
-    payment, created = Payment.objects.select_for_update().get_or_create(order_id=order_id)
+def _saga_step() -> transaction.Atomic:
+    """The transaction of a saga event's handler. In the consumer it joins the consumer's transaction
+    (the inbox row and the change commit together) without a savepoint of its own: that would cost two
+    round trips per event, and only the consumer catches a handler's error, rolling the whole event back.
+    Called on its own (a test) it is an ordinary transaction."""
+    return transaction.atomic(savepoint=False)
+
+
+def _lock(order_id: UUID, *, snapshot: dict[str, Any] | None = None) -> Payment:
+    """Locks the order's payment; its first event creates it (with ``snapshot``, if given) and its first history row."""
+    payment, created = Payment.objects.select_for_update().get_or_create(order_id=order_id, defaults=snapshot)
     if created:
         PaymentHistory.objects.create(payment=payment, status=payment.status, at=payment.created_at)
     return payment
 
 
-def _save(payment: Payment) -> None:
+def _save(payment: Payment, *fields: str) -> None:
+    """Writes ``fields`` (and ``updated_at``) of the locked ``payment``: only what changed, nothing when nothing did."""
+    if not fields:
+        return
     payment.updated_at = timezone.now()
-    payment.save()
+    payment.save(update_fields=[*dict.fromkeys(fields), "updated_at"])
 
 
-def _authorize_if_ready(payment: Payment) -> None:
+def _authorize_if_ready(payment: Payment) -> list[str]:
+    """Asks for the authorization when the payment has all it needs; returns the fields to save."""
     ready = payment.amount is not None and payment.stock_reserved and not payment.order_cancelled
     if ready and payment.status == PaymentStatus.REQUIRES_AUTHORIZATION and not payment.pending_step:
-        _request_step(payment, Step.AUTHORIZE)
+        return _request_step(payment, Step.AUTHORIZE)
+    return []
 
 
-def _request_step(payment: Payment, step: str) -> None:
-    """Asks for the provider call ``step``; it is made once the caller's transaction commits."""
+def _request_step(payment: Payment, step: str) -> list[str]:
+    """Asks for the provider call ``step``, made once the caller's transaction commits; returns the fields
+    the caller saves (with its own changes, in one UPDATE).
+
+    The call starts from ``payment`` as that transaction commits it, instead of reading the row back.
+    """
     payment.pending_step, payment.step_requested_at = step, timezone.now()
-    _save(payment)
-    order_id = payment.order_id
-    transaction.on_commit(lambda: payment_advance(order_id=order_id), robust=True)
+    transaction.on_commit(lambda: payment_advance(order_id=payment.order_id, committed=payment), robust=True)
+    return ["pending_step", "step_requested_at"]
 
 
-def _transition(payment: Payment, to: str, *, note: str = "") -> None:
-    """Moves ``payment`` to ``to`` (checked by :mod:`payments.state`), writes its history row and event."""
+def _transition(payment: Payment, to: str, *, note: str = "", changed: Sequence[str] = ()) -> None:
+    """Moves ``payment`` to ``to`` (checked by :mod:`payments.state`), writes its history row and event.
+
+    ``changed``: fields the caller set on ``payment``, saved in the same UPDATE as the status.
+    """
     check_transition(current=payment.status, to=to)
     payment.status = to
-    _save(payment)
+    _save(payment, *changed, "status")
     PaymentHistory.objects.create(payment=payment, status=to, note=note[:255], at=payment.updated_at)
     publish(Envelope(type=ANNOUNCED[to], key=str(payment.order_id), payload=_payload(payment)))
 
@@ -202,13 +232,18 @@ class Answer:
         return self.payment is None and not self.declined
 
 
-def payment_advance(*, order_id: UUID, provider: PaymentProvider | None = None) -> Payment | None:
+def payment_advance(
+    *, order_id: UUID, provider: PaymentProvider | None = None, committed: Payment | None = None
+) -> Payment | None:
     """Makes the payment's pending provider call and records the answer; nothing when no call is pending.
 
     Must be called outside a transaction (the provider's side does not roll back). Safe to run twice
     or concurrently: both calls carry the same idempotency key, and only the first answer recorded counts.
+    ``committed`` is the payment as the transaction that asked for the call committed it (its commit hook
+    passes it): the call starts from it instead of a SELECT; the answer is recorded on the row read again
+    under its lock, as always.
     """
-    payment = Payment.objects.filter(order_id=order_id).first()
+    payment = committed if committed is not None else Payment.objects.filter(order_id=order_id).first()
     if payment is None or not payment.pending_step:
         return payment
     step = payment.pending_step
@@ -216,14 +251,11 @@ def payment_advance(*, order_id: UUID, provider: PaymentProvider | None = None) 
         return _drop_authorization(payment)
     chosen = provider or get_provider()
     answer = call_with_retries(lambda: _call(chosen, payment, step))
-    payment.provider = chosen.name
     with transaction.atomic():
         current = Payment.objects.select_for_update().get(pk=payment.pk)
         if current.pending_step != step:
             return current  # another process recorded this step meanwhile
-        current.attempts += answer.attempts
-        current.provider = current.provider or payment.provider
-        _record(current, step, answer)
+        _record(current, step, answer, provider=chosen.name)
     return current
 
 
@@ -233,7 +265,9 @@ def _drop_authorization(payment: Payment) -> Payment:
         current = Payment.objects.select_for_update().get(pk=payment.pk)
         if current.pending_step == Step.AUTHORIZE:
             current.pending_step = ""
-            _transition(current, PaymentStatus.VOIDED, note="order cancelled before authorization")
+            _transition(
+                current, PaymentStatus.VOIDED, note="order cancelled before authorization", changed=["pending_step"]
+            )
     return current
 
 
@@ -276,19 +310,23 @@ def _call(provider: PaymentProvider, payment: Payment, step: str) -> ProviderPay
     return provider.refund(provider_id=payment.provider_id, amount_minor=amount_minor, idempotency_key=key)
 
 
-def _record(payment: Payment, step: str, answer: Answer) -> None:
-    """Records the answer to ``step`` (the caller holds the payment's row lock, in its transaction)."""
+def _record(payment: Payment, step: str, answer: Answer, *, provider: str) -> None:
+    """Records ``provider``'s answer to ``step`` (the caller holds the payment's row lock, in its transaction)."""
     outcome = "succeeded" if answer.payment else "declined" if answer.declined else "unavailable"
     metrics.count_step_on_commit(step=step, outcome=outcome)
+    payment.attempts += answer.attempts
+    payment.provider = payment.provider or provider
+    changed = ["attempts", "provider"]
     if answer.unavailable and step != Step.AUTHORIZE:
         # Capture, void and refund must happen: left pending, the periodic task tries again later.
         logger.error(
             "payment of order %s: %s failed after %d attempts; will retry", payment.order_id, step, answer.attempts
         )
         payment.step_requested_at = timezone.now()
-        _save(payment)
+        _save(payment, *changed, "step_requested_at")
         return
     payment.pending_step = ""
+    changed.append("pending_step")
     if answer.payment is not None:
         try:
             _check_amount(payment, answer.payment, step)
@@ -298,20 +336,23 @@ def _record(payment: Payment, step: str, answer: Answer) -> None:
     if answer.payment is not None:
         if step == Step.AUTHORIZE:
             payment.provider_id = answer.payment.provider_id
-        _transition(payment, STATUS_AFTER[step], note=f"{payment.provider} {answer.payment.provider_id}")
+            changed.append("provider_id")
+        _transition(
+            payment, STATUS_AFTER[step], note=f"{payment.provider} {answer.payment.provider_id}", changed=changed
+        )
         if step == Step.AUTHORIZE and payment.order_cancelled:
-            _request_step(payment, Step.VOID)  # the order was cancelled while it was being authorized
+            _save(payment, *_request_step(payment, Step.VOID))  # the order was cancelled while it was being authorized
         return
     reason = answer.declined or PROVIDER_UNAVAILABLE
     if step == Step.AUTHORIZE:
         payment.failure_reason = reason
         tries = "1 attempt" if answer.attempts == 1 else f"{answer.attempts} attempts"
-        _transition(payment, PaymentStatus.FAILED, note=f"{reason} after {tries}")
+        _transition(payment, PaymentStatus.FAILED, note=f"{reason} after {tries}", changed=[*changed, "failure_reason"])
         return
     # A follow-up refused for good (the provider's state disagrees): recorded, for staff to look at.
     logger.error("payment of order %s: the provider refused to %s: %s", payment.order_id, step, reason)
     payment.failure_reason = f"{step} refused: {reason}"[:255]
-    _save(payment)
+    _save(payment, *changed, "failure_reason")
     PaymentHistory.objects.create(payment=payment, status=payment.status, note=payment.failure_reason)
 
 

@@ -23,10 +23,10 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from payments.models import STATUS_AFTER, SandboxCharge, Step
-from payments.providers.base import PaymentDeclined, ProviderPayment, ProviderTimeout
+from payments.providers.base import PaymentDeclined, ProviderError, ProviderPayment, ProviderTimeout
 
 SUCCEEDING = frozenset({"pm_card_visa", "pm_card_mastercard"})
 DECLINING: dict[str, str] = {
@@ -86,24 +86,36 @@ class SandboxProvider:
         The answer is recorded at once and reaches the caller ``PAYMENT_SANDBOX_LATENCY_MS`` later: the window
         in which a caller that dies has been charged without knowing it (what idempotency keys are for).
         """
-        with transaction.atomic():
-            charge, _ = SandboxCharge.objects.select_for_update().get_or_create(
-                idempotency_key=key,
-                defaults={
-                    "operation": call.operation,
-                    "reference": call.reference,
-                    "payment_method": call.payment_method,
-                    "provider_id": call.provider_id,
-                    "amount_minor": call.amount_minor,
-                    "currency": call.currency,
-                },
-            )
-            if charge.operation != call.operation:
-                raise ValueError(f"Idempotency key {key} was used for a {charge.operation}, not a {call.operation}.")
-            charge.calls += 1
-            if not charge.status and not charge.decline_code:
-                self._decide(charge)
-            charge.save()
+        try:
+            with transaction.atomic():
+                charge = SandboxCharge.objects.select_for_update().filter(idempotency_key=key).first()
+                if charge is None:
+                    # The key's first call: decided before it is written, so one INSERT records call and answer.
+                    charge = SandboxCharge(
+                        idempotency_key=key,
+                        operation=call.operation,
+                        reference=call.reference,
+                        payment_method=call.payment_method,
+                        provider_id=call.provider_id,
+                        amount_minor=call.amount_minor,
+                        currency=call.currency,
+                        calls=1,
+                    )
+                    self._decide(charge)
+                    charge.save(force_insert=True)
+                else:
+                    if charge.operation != call.operation:
+                        raise ValueError(
+                            f"Idempotency key {key} was used for a {charge.operation}, not a {call.operation}."
+                        )
+                    charge.calls += 1
+                    if not charge.status and not charge.decline_code:
+                        self._decide(charge)
+                    charge.save(update_fields=["calls", "status", "decline_code"])
+        except IntegrityError as exc:
+            # Another call with this key was writing its first answer: as Stripe does (409
+            # idempotency_key_in_use), a retryable failure; the retry finds that answer.
+            raise ProviderError(f"sandbox: a concurrent call with idempotency key {key} is in progress") from exc
         latency_ms = settings.PAYMENT_SANDBOX_LATENCY_MS
         if latency_ms > 0:
             time.sleep(latency_ms / 1000)
@@ -132,7 +144,7 @@ class SandboxProvider:
         done = set(
             SandboxCharge.objects.filter(provider_id=charge.provider_id)
             .exclude(status="")
-            .exclude(pk=charge.pk)
+            .exclude(idempotency_key=charge.idempotency_key)  # this call's own row (not yet written on a first call)
             .values_list("operation", flat=True)
         )
         authorized = SandboxCharge.objects.get(

@@ -109,7 +109,7 @@ def test_a_crash_between_the_call_and_its_record_charges_once(monkeypatch):
     apply(inventory_reserved(order_id))  # commit callbacks not run: the consumer "died" after its commit
     assert payment_of(order_id).pending_step == Step.AUTHORIZE
 
-    def crash(payment, step, answer):
+    def crash(payment, step, answer, **recorded):
         raise SystemExit("killed")
 
     monkeypatch.setattr("payments.services._record", crash)

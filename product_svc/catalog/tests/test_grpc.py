@@ -120,6 +120,7 @@ def test_get_products_reads_the_whole_batch_in_one_query(stub, servicer):
     [queries] = servicer.queries
     assert len(queries) == 1, queries
     assert '"catalog_category"' in queries[0]  # the categories come in the same query
+    assert '"catalog_product"."description"' not in queries[0]  # only what the message carries
 
 
 def test_get_products_answers_each_id_once(stub):

@@ -1,0 +1,32 @@
+"""How many SQL statements reserving an order's stock costs (issue 16): a regression guard, not a timing.
+
+Counted as the tests run it: the event applied as the consumer applies it (inbox check and row included),
+inside the test's transaction (the consumer's transaction is a savepoint pair here).
+"""
+
+import uuid
+
+import pytest
+
+from inventory.models import Reservation, ReservationState
+from inventory.tests.factories import StockItemFactory, order_placed
+from inventory.tests.helpers import apply
+
+pytestmark = pytest.mark.django_db
+
+# Savepoint, inbox check and row, the order's reservation looked up, the stock row locked, reservation,
+# its line, the level UPDATE, the movement, inventory.reserved and inventory.changed (row and NOTIFY
+# each), release. One more level UPDATE and one more event per further product.
+RESERVING_ONE_LINE = 14
+
+
+def test_reserving_a_one_line_order_costs_at_most_fourteen_statements(django_assert_max_num_queries):
+    kite = StockItemFactory(on_hand=10)
+    order_id = uuid.uuid4()
+
+    with django_assert_max_num_queries(RESERVING_ONE_LINE):
+        apply(order_placed(order_id, [(kite.product_id, 2)]))
+
+    assert Reservation.objects.get(order_id=order_id).state == ReservationState.RESERVED
+    kite.refresh_from_db()
+    assert kite.reserved == 2
