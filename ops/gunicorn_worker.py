@@ -6,16 +6,28 @@ or ``limit_request_field_size`` (431), a malformed request line or header (400).
 Its worker writes those answers with ``gunicorn.util.write_error``, an HTML page;
 gunicorn offers no hook for the body, so the worker replaces that one function
 in its own process with one that writes the same status as problem+json.
+
+It also tells the application how long each request waited for a thread
+(``shared.middleware.QUEUE_SECONDS`` in the WSGI environ): the gthread worker accepts
+connections in its main loop and queues them for its thread pool, so under
+overload requests pile up there, unseen by Django. With the wait known,
+:class:`shared.middleware.LoadSheddingMiddleware` answers a request that already
+waited too long at once (503), before any view runs, instead of serving it
+late and making every request behind it later still.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
+from typing import Any
 
 from gunicorn import util
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # Our words for what gunicorn refuses; its own message (``mesg``) can quote the request back.
 DETAILS = {
@@ -48,4 +60,29 @@ def write_problem(sock: socket.socket, status_int: int, reason: str, mesg: str) 
 class ProblemJsonWorker(ThreadWorker):
     def init_process(self) -> None:
         util.write_error = write_problem  # this worker process only; see the module docstring
+        # What each pool thread is handling: the wait of its current request, for the environ.
+        self.current = threading.local()
         super().init_process()
+
+    def enqueue_req(self, conn: TConn) -> None:
+        """Stamps when the request (a new connection, or the next request on a kept-alive one) was queued."""
+        conn.queued_at = time.monotonic()  # type: ignore[attr-defined]
+        super().enqueue_req(conn)
+
+    def handle(self, conn: TConn) -> Any:
+        """Runs in a pool thread: the wait ends now (reading and parsing the request are not waiting)."""
+        self.current.queue_seconds = time.monotonic() - getattr(conn, "queued_at", time.monotonic())
+        return super().handle(conn)
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        from shared.middleware import QUEUE_SECONDS  # once the application (Django) is loaded
+
+        application = self.wsgi
+        current = self.current
+
+        def with_queue_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            environ[QUEUE_SECONDS] = getattr(current, "queue_seconds", 0.0)
+            return application(environ, start_response)
+
+        self.wsgi = with_queue_time
