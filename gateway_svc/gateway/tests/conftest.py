@@ -86,9 +86,9 @@ def upstreams(settings) -> Iterator[dict[str, Upstream]]:
         servers.append(server)
         found[spec.name] = upstream
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, **{name: up.url for name, up in found.items()}}
-    proxy._client = proxy._fresh_client = None  # the clients read their timeout from settings when first built
+    proxy.reset_clients()  # no connection kept from an earlier test's upstreams
     yield found
-    proxy._client = proxy._fresh_client = None
+    proxy.reset_clients()
     for server in servers:
         server.shutdown()
         server.server_close()
