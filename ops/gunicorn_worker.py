@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from gunicorn import util
+from gunicorn import glogging, util
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
 # Our words for what gunicorn refuses; its own message (``mesg``) can quote the request back.
@@ -86,3 +86,27 @@ class ProblemJsonWorker(ThreadWorker):
             return application(environ, start_response)
 
         self.wsgi = with_queue_time
+
+
+class AccessLogger(glogging.Logger):
+    """gunicorn's logger, writing each access line as one JSON object from the handful of fields it has.
+
+    gunicorn's own ``access()`` first builds a dict of every atom of every request, all request and
+    response headers included, then %-formats ``access_log_format`` with it: several times the work
+    of these six fields, on every request of every service. JSON-escaped, too, so a quote in a
+    request line cannot break the line.
+    """
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        if not self.access_log_enabled:
+            return
+        request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"), "-")
+        line = {
+            "remote": environ.get("REMOTE_ADDR", "-"),
+            "request": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "status": resp.status_code,
+            "bytes": str(resp.sent),
+            "ms": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            "request_id": request_id,
+        }
+        self.access_log.info(json.dumps(line, ensure_ascii=False))
