@@ -66,7 +66,7 @@ class ProblemJsonWorker(ThreadWorker):
 
     def enqueue_req(self, conn: TConn) -> None:
         """Stamps when the request (a new connection, or the next request on a kept-alive one) was queued."""
-        conn.queued_at = time.monotonic()  # type: ignore[attr-defined]
+        conn.queued_at = time.monotonic()
         super().enqueue_req(conn)
 
     def handle(self, conn: TConn) -> Any:
@@ -78,7 +78,7 @@ class ProblemJsonWorker(ThreadWorker):
         super().load_wsgi()
         from shared.middleware import QUEUE_SECONDS  # once the application (Django) is loaded
 
-        application = self.wsgi
+        application: Callable[..., Iterable[bytes]] = getattr(self, "wsgi")  # noqa: B009 - set by gunicorn, untyped
         current = self.current
 
         def with_queue_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
