@@ -16,7 +16,7 @@ from prometheus_client import multiprocess
 # gunicorn runs with --chdir <service>: the repository root is what makes ``ops`` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ops.gunicorn_worker import ProblemJsonWorker
+from ops.gunicorn_worker import AccessLogger, ProblemJsonWorker
 
 # Under ops/supervisor.py the socket is the supervisor's, already listening, and outlives this server.
 bind = (
@@ -24,16 +24,22 @@ bind = (
     if os.environ.get("HTTP_LISTEN_FD")
     else f"{os.environ.get('HTTP_HOST', '127.0.0.1')}:{os.environ.get('HTTP_PORT', '8000')}"
 )
+# Sized for a 2-core machine. Two workers per service: with the GIL, one process uses one core at most,
+# and two let a service use both while the rest of the stack is quiet. Threads overlap the waits on
+# Postgres, gRPC and upstreams: 4 in a service (more only queue up for the same GIL and database);
+# 16 in the gateway, which only waits on upstreams, so that a slow upstream holds some of its threads
+# and the others still forward to the rest (requests beyond that wait in the worker's queue, and are
+# shed past WEB_QUEUE_BUDGET_SECONDS: shared.middleware.LoadSheddingMiddleware).
+_gateway = os.environ.get("DJANGO_SETTINGS_MODULE", "").startswith("gateway_svc.")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = ProblemJsonWorker  # gthread, with problem+json for its own 400/414/431
-threads = int(os.environ.get("WEB_THREADS", "4"))
+worker_class = ProblemJsonWorker  # gthread, with problem+json for its own 400/414/431 and load shedding
+threads = int(os.environ.get("WEB_THREADS", "16" if _gateway else "4"))
 timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
 graceful_timeout = 10
 keepalive = 5
 accesslog = "-"
-access_log_format = (
-    '{"remote":"%(h)s","request":"%(r)s","status":%(s)s,"bytes":"%(B)s","ms":%(M)s,"request_id":"%({x-request-id}o)s"}'
-)
+# One JSON line per request: remote, request, status, bytes, ms, request_id (built by AccessLogger directly).
+logger_class = AccessLogger
 errorlog = "-"
 
 

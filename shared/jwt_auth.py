@@ -14,6 +14,7 @@ import base64
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -168,10 +169,7 @@ KEYS = KeySet()
 
 def verify_access_token(token: str) -> Principal:
     """The principal of a valid access token; raises :class:`InvalidToken` otherwise."""
-    try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
-        raise InvalidToken(f"malformed token: {exc}") from exc
+    header = _unverified_header(token)
     if header.get("alg") != ALGORITHM:
         raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
     keys = KEYS.get(header.get("kid"))
@@ -212,6 +210,27 @@ def verify_access_token(token: str) -> Principal:
         metrics.TOKENS_REFUSED_REVOKED.inc()
         raise InvalidToken(f"revoked: user {subject} signed out, changed password or lost access since it was issued")
     return Principal(id=subject, role=str(claims.get("role", "")), token_id=str(claims["jti"]), claims=claims)
+
+
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The token's header, read only to choose the key; ``jwt.decode`` then checks it with the signature.
+
+    Not ``jwt.get_unverified_header``: that decodes (and checks character by character, in Python)
+    the whole token, which ``jwt.decode`` does again: half the cost of a verification, saved.
+    """
+    encoded, dot, _ = token.partition(".")
+    if not dot or not _BASE64URL.fullmatch(encoded):
+        raise InvalidToken("malformed token: no header segment")
+    try:
+        header = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+    except ValueError as exc:  # binascii.Error and JSONDecodeError are ValueErrors
+        raise InvalidToken(f"malformed token header: {exc}") from exc
+    if not isinstance(header, dict):
+        raise InvalidToken("malformed token header: not an object")
+    return header
 
 
 def _session(claims: dict[str, Any]) -> uuid.UUID | None:

@@ -1,9 +1,10 @@
-"""Request id on every request and response (``X-Request-ID``, echoed when valid)."""
+"""The middleware every service (and the gateway) runs first: request id, load shedding, problem+json, 405."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from shared.access import allowed_methods
@@ -27,6 +28,42 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response[REQUEST_ID_HEADER] = request_id
         return response
+
+
+# The WSGI environ key ops/gunicorn_worker.py sets: seconds the request waited between being queued for
+# a thread and a thread taking it up. Absent under any other server (runserver, the test client).
+QUEUE_SECONDS = "shop.queue_seconds"
+# Seconds a client is asked to wait after a shed request (one: the queue is drained within the budget).
+SHED_RETRY_AFTER_SECONDS = 1
+
+
+class LoadSheddingMiddleware:
+    """Answers 503 at once, before any view runs, a request that already waited longer than
+    ``WEB_QUEUE_BUDGET_SECONDS`` for a worker thread (the wait is ops/gunicorn_worker.py's stamp).
+
+    Under overload a request served late is worth less than a quick refusal: the client gave up
+    or will, and serving it makes every request queued behind it later still. A shed request did
+    nothing (no view, no database write), so retrying it is always safe, a POST too; the answer
+    says so with ``Retry-After``. Right after the request id, so the refusal carries the id and
+    costs next to nothing; under another server than gunicorn (no stamp) nothing is shed.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.budget = float(settings.WEB_QUEUE_BUDGET_SECONDS)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        waited = request.META.get(QUEUE_SECONDS, 0.0)
+        if self.budget <= 0 or waited <= self.budget:
+            return self.get_response(request)
+        shed = problem_response(
+            503,
+            detail=f"The service is overloaded; nothing was done. Retry in {SHED_RETRY_AFTER_SECONDS} s.",
+            code="overloaded",
+            title="Overloaded",
+        )
+        shed["Retry-After"] = str(SHED_RETRY_AFTER_SECONDS)
+        return shed
 
 
 class ProblemJsonMiddleware:

@@ -9,7 +9,9 @@ import json
 import os
 import signal
 import socket
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
@@ -164,3 +166,68 @@ def test_non_ascii_header_bytes_at_the_gateway_are_forwarded(stack):
     )
     assert status == 200, body
     assert headers["content-type"] == "application/json"
+
+
+class SlowUpstream(BaseHTTPRequestHandler):
+    """Stands where product_svc would answer: each answer takes ``DELAY`` s; the paths asked are kept."""
+
+    DELAY = 1.5
+    paths: list[str] = []
+
+    def do_GET(self) -> None:
+        type(self).paths.append(self.path)
+        time.sleep(self.DELAY)
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def test_a_request_that_waited_too_long_for_a_thread_is_shed_with_503_before_any_view(tmp_path, supervised):
+    """The gateway on real gunicorn with one worker of one thread, busy with a slow request: the next
+    request waits in the worker's queue past the budget and is answered 503 at once, never forwarded."""
+    upstream = ThreadingHTTPServer(("127.0.0.1", 0), SlowUpstream)
+    SlowUpstream.paths = []
+    threading.Thread(target=upstream.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    spec = web_process("gateway", tmp_path)
+    spec = dataclasses.replace(
+        spec,
+        env=spec.env
+        | {
+            "WEB_CONCURRENCY": "1",
+            "WEB_THREADS": "1",
+            "WEB_QUEUE_BUDGET_SECONDS": "0.3",
+            "PRODUCT_SVC_URL": f"http://127.0.0.1:{upstream.server_address[1]}",
+        },
+    )
+    try:
+        supervised(spec)
+        port = spec.http_port
+        assert port is not None
+        wait_until(lambda: answers(port), timeout=60, what="the gateway to answer")
+        first: dict[str, httpx.Response] = {}
+        busy = threading.Thread(
+            target=lambda: first.update(answer=httpx.get(f"http://127.0.0.1:{port}/api/v1/products/first", timeout=10))
+        )
+        busy.start()
+        wait_until(
+            lambda: SlowUpstream.paths == ["/api/v1/products/first"], timeout=5, what="the slow request upstream"
+        )
+
+        shed = httpx.get(f"http://127.0.0.1:{port}/api/v1/products/second", timeout=10)
+        busy.join()
+    finally:
+        upstream.shutdown()
+        upstream.server_close()
+
+    assert shed.status_code == 503
+    assert shed.headers["content-type"] == "application/problem+json"
+    assert shed.headers["retry-after"] == "1"
+    assert shed.json()["type"].endswith("/overloaded")
+    assert first["answer"].status_code == 200
+    assert SlowUpstream.paths == ["/api/v1/products/first"]  # the shed request reached no view

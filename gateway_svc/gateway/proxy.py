@@ -11,9 +11,11 @@ connection before answering; any other request gets the 502.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 
+import httpcore
 import httpx
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -46,38 +48,64 @@ HOP_BY_HOP = frozenset(
 )
 # An upstream that closed or reset the connection before answering: on a kept-alive connection
 # this is usually the upstream's keep-alive timeout or a restarted worker, not a refusal.
-CONNECTION_LOST = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+CONNECTION_LOST = (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)
+# Every other way a forwarded request can fail without an answer (a 502).
+TRANSPORT_FAILED = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol)
+# Below gunicorn's keep-alive (5 s, ops/gunicorn_conf.py): the upstream must not be the one to close an
+# idle pooled connection just as a request goes out on it.
+KEEPALIVE_EXPIRY_SECONDS = 4.0
+CONNECT_TIMEOUT_SECONDS = 2.0
 _client: httpx.Client | None = None
-_fresh_client: httpx.Client | None = None
+_pool: httpcore.ConnectionPool | None = None
+_fresh_pool: httpcore.ConnectionPool | None = None
 _client_lock = threading.Lock()
 
 
-def _timeout() -> httpx.Timeout:
-    return httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT, connect=2.0)
-
-
 def client() -> httpx.Client:
-    """One pooled client per process, shared by its threads."""
+    """The gateway's own calls to the services (readiness, OpenAPI documents): one pooled client per process."""
     global _client
     with _client_lock:
         if _client is None:
             _client = httpx.Client(
-                timeout=_timeout(),
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                timeout=httpx.Timeout(settings.GATEWAY_UPSTREAM_TIMEOUT, connect=CONNECT_TIMEOUT_SECONDS),
                 follow_redirects=False,
             )
         return _client
 
 
-def fresh_client() -> httpx.Client:
-    """A client that keeps no connection, for the one retry: the pool may hold more stale ones."""
-    global _fresh_client
+def pool() -> httpcore.ConnectionPool:
+    """The keep-alive connections forwarded requests travel on: one pool per process, shared by its threads.
+
+    httpcore, not httpx: httpx's client costs about as much CPU again per request as the
+    connection itself (URL and header models, a cookie jar, an INFO log line per request),
+    and its shared cookie jar would carry one client's cookies into another client's requests.
+    """
+    global _pool
     with _client_lock:
-        if _fresh_client is None:
-            _fresh_client = httpx.Client(
-                timeout=_timeout(), limits=httpx.Limits(max_keepalive_connections=0), follow_redirects=False
+        if _pool is None:
+            _pool = httpcore.ConnectionPool(
+                max_connections=100, max_keepalive_connections=50, keepalive_expiry=KEEPALIVE_EXPIRY_SECONDS
             )
-        return _fresh_client
+        return _pool
+
+
+def fresh_pool() -> httpcore.ConnectionPool:
+    """A pool that keeps no connection, for the one retry: the pool may hold more stale ones."""
+    global _fresh_pool
+    with _client_lock:
+        if _fresh_pool is None:
+            _fresh_pool = httpcore.ConnectionPool(max_keepalive_connections=0)
+        return _fresh_pool
+
+
+def reset_clients() -> None:
+    """Forgets the pools and the client, so the next request builds them anew (tests)."""
+    global _client, _pool, _fresh_pool
+    with _client_lock:
+        for closable in (_client, _pool, _fresh_pool):
+            if closable is not None:
+                closable.close()
+        _client = _pool = _fresh_pool = None
 
 
 def is_retry_safe(request: HttpRequest) -> bool:
@@ -143,30 +171,42 @@ def forward(request: HttpRequest) -> HttpResponse:
 def send_upstream(request: HttpRequest, route: Route, body: bytes, headers: list[tuple[bytes, bytes]]) -> HttpResponse:
     """The upstream's answer as the gateway's, or a problem+json when the upstream failed.
 
-    The answer's headers travel as bytes too (latin-1 is how Django writes them out again).
+    The answer's body and headers pass through as the upstream's bytes, never decoded or parsed
+    (latin-1 is how Django writes header text out again); only hop-by-hop headers stay behind.
     """
-    upstream = settings.SERVICE_URLS[route.service].rstrip("/") + request.get_full_path()
-    method = request.method or "GET"
+    target = request.get_full_path().encode("ascii")  # percent-encoded by Django: ASCII only
+    origin = _origin(settings.SERVICE_URLS[route.service])
+    url = httpcore.URL(scheme=origin.scheme, host=origin.host, port=origin.port, target=origin.target + target)
+    method = (request.method or "GET").encode("ascii")
+    timeout = settings.GATEWAY_UPSTREAM_TIMEOUT
+    extensions = {"timeout": {"connect": CONNECT_TIMEOUT_SECONDS, "read": timeout, "write": timeout, "pool": timeout}}
     try:
         try:
-            answer = client().request(method, upstream, content=body, headers=headers)
+            answer = pool().request(method, url, headers=headers, content=body, extensions=extensions)
         except CONNECTION_LOST as exc:
             if not is_retry_safe(request):
                 raise
             logger.info("upstream %s dropped the connection (%s); retrying once on a new one", route.service, exc)
-            answer = fresh_client().request(method, upstream, content=body, headers=headers)
-    except httpx.TimeoutException:
+            answer = fresh_pool().request(method, url, headers=headers, content=body, extensions=extensions)
+    except httpcore.TimeoutException:
         logger.warning("upstream %s timed out", route.service)
         return problem_response(504, detail=f"The {route.service} service did not answer in time.")
-    except httpx.ConnectError:
+    except httpcore.ConnectError:
         logger.warning("upstream %s refused the connection", route.service)
         return problem_response(503, detail=f"The {route.service} service is unavailable.")
-    except httpx.HTTPError as exc:
+    except TRANSPORT_FAILED as exc:
         logger.warning("upstream %s failed: %s", route.service, exc)
         return problem_response(502, detail=f"The {route.service} service gave a bad answer.")
-    response = HttpResponse(answer.content, status=answer.status_code)
-    for raw_name, raw_value in answer.headers.raw:
+    response = HttpResponse(answer.content, status=answer.status)
+    for raw_name, raw_value in answer.headers:
         name = raw_name.decode("latin-1")
-        if name.lower() not in HOP_BY_HOP and name.lower() != "content-encoding":
+        if name.lower() not in HOP_BY_HOP:
             response[name] = raw_value.decode("latin-1")
     return response
+
+
+@functools.cache
+def _origin(service_url: str) -> httpcore.URL:
+    """A service's base URL (``SERVICE_URLS``) parsed once; its path, if any, prefixes every target."""
+    parsed = httpcore.URL(service_url.rstrip("/"))
+    return httpcore.URL(scheme=parsed.scheme, host=parsed.host, port=parsed.port, target=parsed.target.rstrip(b"/"))

@@ -8,8 +8,9 @@ Two route classes, each with its own limit (settings ``GATEWAY_RATE_LIMITS``):
 - ``default``: every other forwarded request, per user when the caller presents
   a valid token, else per client IP.
 
-A request spends from one bucket only. The gateway's own endpoints (probes,
-metrics, admin, docs) are never limited. Every limited answer carries
+A request spends from one bucket only; busy buckets lend each process tokens in batches
+(:class:`shared.ratelimit.LeasedBuckets`), so the limit holds without a statement per request.
+The gateway's own endpoints (probes, metrics, admin, docs) are never limited. Every limited answer carries
 ``X-RateLimit-Limit`` (bucket size), ``X-RateLimit-Remaining`` and
 ``X-RateLimit-Reset`` (seconds until the bucket is full again); a refused one
 also ``Retry-After`` (seconds until the next request may pass).
@@ -29,7 +30,7 @@ from gateway.refusals import Refused
 from shared.access import DEFAULT, LOGIN, route_for
 from shared.client_ip import client_ip
 from shared.jwt_auth import Principal
-from shared.ratelimit import Decision, Limit, take
+from shared.ratelimit import LEASES, Decision, Limit
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def check_rate(request: HttpRequest, principal: Principal | None) -> Decision | 
     """
     key = bucket_key(request, principal)
     try:
-        decision = take(key, configured_limit(route_class(request)))
+        # Leased: a busy caller's tokens come in batches, one statement per batch, not per request.
+        decision = LEASES.take(key, configured_limit(route_class(request)))
     except DatabaseError as exc:
         logger.error("rate limit not applied, the bucket store failed: %s", exc)
         return None

@@ -14,6 +14,7 @@ import pytest
 
 from gateway import proxy, schema
 from shared.jwt_auth import KEYS
+from shared.ratelimit import LEASES
 from shared.topology import DOMAIN_SERVICES
 
 
@@ -86,9 +87,9 @@ def upstreams(settings) -> Iterator[dict[str, Upstream]]:
         servers.append(server)
         found[spec.name] = upstream
     settings.SERVICE_URLS = {**settings.SERVICE_URLS, **{name: up.url for name, up in found.items()}}
-    proxy._client = proxy._fresh_client = None  # the clients read their timeout from settings when first built
+    proxy.reset_clients()  # no connection kept from an earlier test's upstreams
     yield found
-    proxy._client = proxy._fresh_client = None
+    proxy.reset_clients()
     for server in servers:
         server.shutdown()
         server.server_close()
@@ -102,12 +103,15 @@ def revocations_read_at_once(settings) -> None:
 
 @pytest.fixture(autouse=True)
 def fresh_caches() -> Iterator[None]:
-    """Verification keys and the merged schema are cached per process; each test starts without them."""
+    """Verification keys, the merged schema and rate-limit leases are kept per process; each test starts
+    without them (a lease would outlive the test's rolled-back bucket)."""
     KEYS.clear()
     schema.clear_cache()
+    LEASES.clear()
     yield
     KEYS.clear()
     schema.clear_cache()
+    LEASES.clear()
 
 
 def json_body(upstream: Upstream, data: object) -> None:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from gateway import proxy
 from gateway.tests.conftest import json_body
 from gateway.tests.tokens import bearer
 from ops.procs import free_port
@@ -65,7 +66,22 @@ def test_slow_upstream_is_504(client, upstreams, settings):
     upstreams["order"].delay = 1.0
     response = client.get("/api/v1/orders", **bearer(access_token()))
     assert response.status_code == 504
+    assert response["Content-Type"] == "application/problem+json"
     assert response.json()["detail"] == "The order service did not answer in time."
+
+
+def test_a_cookie_an_upstream_set_for_one_client_never_travels_with_another_clients_request(rf, upstreams):
+    """The gateway keeps no cookie jar: a forwarding client that did would hand one user's cookies to the next."""
+    products = upstreams["product"]
+    products.headers = {"Content-Type": "application/json", "Set-Cookie": "sessionid=first-clients; Path=/"}
+    first = proxy.forward(rf.get("/api/v1/products"))
+    assert first["Set-Cookie"] == "sessionid=first-clients; Path=/"  # passed on to the client it was meant for
+
+    second = rf.get("/api/v1/products?page=2")
+    del second.META["HTTP_COOKIE"]  # another client, with no cookie of its own
+    assert proxy.forward(second).status_code == 200
+
+    assert "cookie" not in {name.lower() for name in products.requests[1]["headers"]}
 
 
 def test_upstream_hanging_up_is_502(client, upstreams):
