@@ -4,6 +4,15 @@ The handler's changes and the inbox row (:class:`~shared.models.ProcessedEvent`)
 commit in one database transaction; the Kafka offset is committed only after
 that, so a crash between the two redelivers an event the inbox recognises.
 
+Batches: the messages one poll brings (up to ``batch_size``) are applied in ONE
+transaction, each event in a savepoint of its own, in the order received (so per
+partition, per key). One query reads which of them the inbox already holds, and
+one commit stores them all: per event that saves a transaction (its ``COMMIT``,
+the WAL flush) and a duplicate check. An event that cannot be applied with the
+others (not an envelope, its handler raised, the database went away) ends the
+batch there: the events before it commit, it takes the one-at-a-time path below
+(retries, dead letter), and only then do the events after it run.
+
 Failures: a message that is not a valid envelope, or whose payload fails its
 schema, goes to ``<group>.dlq`` at once. A handler that raises is retried with
 backoff and dead-lettered after ``CONSUMER_MAX_ATTEMPTS``. Each dead letter is
@@ -19,7 +28,8 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -49,6 +59,13 @@ Result = TypeVar("Result")
 
 MAX_BACKOFF_SECONDS = 5.0
 OUTAGE_BACKOFF_SECONDS = 30.0
+BATCH_SIZE = 100  # messages taken per poll, applied in one transaction
+# A batch's transaction holds its handlers' row locks until it commits: past this, the rest of the
+# poll's messages go into a next transaction.
+BATCH_MAX_SECONDS = 0.5
+# close_old_connections() makes the next query a health check (SELECT 1, CONN_HEALTH_CHECKS): once a
+# second, not once per event. A connection broken in between fails its event, which the outage path retries.
+CONNECTION_CHECK_SECONDS = 1.0
 
 
 class Outcome(enum.StrEnum):
@@ -75,20 +92,31 @@ def dlq_topic(group: str | None = None) -> str:
 
 
 def apply_event(
-    envelope: Envelope, *, topic: str, partition: int, offset: int, handlers: EventHandlers | None = None
+    envelope: Envelope,
+    *,
+    topic: str,
+    partition: int,
+    offset: int,
+    handlers: EventHandlers | None = None,
+    in_inbox: Container[str] | None = None,
 ) -> Outcome:
     """Runs the handler and records the event in one transaction; a recorded event is not applied again.
 
     ``handlers`` is the registry to apply with, by default the process's (:func:`shared.events.event_handlers`).
+    ``in_inbox``: the event ids (text) the caller found in the inbox with one query for a whole batch; an
+    event among them is a duplicate without a query of its own. Either way the inbox row's primary key
+    decides: inserting it for an event already recorded (by a redelivery, or by a concurrent consumer,
+    whose commit the insert waits for) fails, and the event is a duplicate.
     """
     handler = (handlers or event_handlers()).get(envelope.type)
     if handler is None:
         return Outcome.SKIPPED
+    if in_inbox is not None and envelope.id in in_inbox:
+        return Outcome.DUPLICATE
     try:
         with transaction.atomic():
-            if ProcessedEvent.objects.filter(event_id=envelope.id).exists():
-                return Outcome.DUPLICATE
-            # The inbox row first: a concurrent consumer applying the same event blocks on it, then fails.
+            # The inbox row first, with no SELECT before it (that saves a round trip per event; the insert
+            # is the check): a concurrent consumer applying the same event blocks on it, then fails.
             ProcessedEvent.objects.create(
                 event_id=envelope.id,
                 event_type=envelope.type,
@@ -105,6 +133,16 @@ def apply_event(
     return Outcome.APPLIED
 
 
+@dataclass(frozen=True)
+class Handled:
+    """One message of a batch, handled: what came of it and how long its handler took."""
+
+    message: Message
+    envelope: Envelope
+    outcome: Outcome
+    seconds: float
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -116,6 +154,8 @@ class EventConsumer:
         max_attempts: int | None = None,
         backoff_seconds: float = 0.2,
         periodic: PeriodicRunner | None = None,
+        batch_size: int = BATCH_SIZE,
+        batch_max_seconds: float = BATCH_MAX_SECONDS,
     ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
         self.handlers = handlers or event_handlers()
@@ -125,7 +165,11 @@ class EventConsumer:
         self.dead_letters = dead_letters or make_producer()
         self.max_attempts = max_attempts or settings.CONSUMER_MAX_ATTEMPTS
         self.backoff_seconds = backoff_seconds
+        self.batch_size = batch_size
+        self.batch_max_seconds = batch_max_seconds
         self._processed: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
+        self._rebalanced = False  # set by on_revoke while a batch is gathered
+        self._connections_checked = -CONNECTION_CHECK_SECONDS
         # The service's periodic tasks (shared.periodic) run here, between polls, so they need no process of their own.
         self.periodic = periodic or PeriodicRunner()
 
@@ -143,19 +187,13 @@ class EventConsumer:
         try:
             while not self.stop.is_set():
                 self.periodic.run_due()
-                message = self.consumer.poll(0.5)
-                if message is None:
-                    continue
-                error = message.error()
-                if error is not None:
-                    self._on_error(error)
+                messages = self._next_batch()
+                if not messages:
                     continue
                 try:
-                    self.process(message)
+                    self.handle_batch(messages)
                 except StopRequested:
                     break
-                self._processed[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
-                self.consumer.commit(message=message, asynchronous=True)
         finally:
             self._commit_processed()
             # Leaves the group at once, so its partitions move to other members without waiting for a timeout.
@@ -193,9 +231,133 @@ class EventConsumer:
             metrics.HANDLER_SECONDS.labels(event_type, self.group)
             metrics.EVENT_DELIVERY_SECONDS.labels(event_type, self.group)
 
-    def process(self, message: Message) -> Outcome:
-        """Applies one message (retrying as the policy says) or dead-letters it; never drops it silently."""
-        close_old_connections()
+    def _next_batch(self) -> list[Message]:
+        """Waits (up to 0.5 s) for a message, then takes those already fetched behind it, up to ``batch_size``.
+
+        ``consume(n, timeout)`` alone would wait out its timeout for ``n`` messages: polling for the first
+        and then taking what is there without waiting adds no latency when events come one at a time.
+        """
+        self._rebalanced = False
+        first = self.consumer.poll(0.5)
+        if first is None:
+            return []
+        gathered = [first]
+        if self.batch_size > 1:
+            gathered += self.consumer.consume(num_messages=self.batch_size - 1, timeout=0)
+        if self._rebalanced:
+            # A partition revoked meanwhile is its next owner's, which starts from the committed offset:
+            # its messages gathered before the revocation are left to it.
+            owned = {(part.topic, part.partition) for part in self.consumer.assignment()}
+            gathered = [message for message in gathered if (message.topic(), message.partition()) in owned]
+        messages = []
+        for message in gathered:
+            error = message.error()
+            if error is None:
+                messages.append(message)
+            else:
+                self._on_error(error)
+        return messages
+
+    def handle_batch(self, messages: Sequence[Message]) -> None:
+        """Handles one poll's messages in order: as many as possible in one transaction, and each one that
+        cannot be applied with the others alone (:meth:`process`); offsets are committed after each.
+
+        Raises :class:`StopRequested` when a stop arrives while a message waits for a retry or for the
+        database: the messages from that one on stay uncommitted and are redelivered.
+        """
+        self._check_connections()
+        remaining = list(messages)
+        while remaining:
+            if len(remaining) == 1:
+                # Alone, an event needs no savepoint: the one-at-a-time path is the cheaper transaction.
+                alone, failed_once = True, None
+            else:
+                handled, alone, failed_once = self._apply_together(remaining)
+                self._mark_processed([item.message for item in handled])
+                for item in handled:
+                    self._record(item.envelope, item.outcome, item.seconds)
+                remaining = remaining[len(handled) :]
+            if alone:
+                # ``remaining[0]`` could not be applied with the others: alone now, before any event after it.
+                self.process(remaining[0], failed_once=failed_once)
+                self._mark_processed(remaining[:1])
+                remaining = remaining[1:]
+            if remaining and self.stop.is_set():
+                raise StopRequested
+
+    def _apply_together(self, messages: Sequence[Message]) -> tuple[list[Handled], bool, Exception | None]:
+        """Applies ``messages`` from the first in one transaction, each event in a savepoint of its own, until
+        one cannot be or ``batch_max_seconds`` have passed.
+
+        Returns the messages handled (committed when this returns), whether the next one must go alone, and
+        its handler's failure when that was why (its first attempt). A handler that raises rolls back its
+        own savepoint only. An error of the transaction itself (the database went away, a deadlock, a
+        failing commit) loses all of it: nothing is handled, and the first message goes alone, which
+        finds out whether it is to blame.
+        """
+        envelopes: list[Envelope] = []
+        for message in messages:
+            try:
+                envelope = Envelope.from_json(message.value())
+                envelope.validate()
+            except InvalidEnvelope:
+                break  # dead-lettered on its own, once the ones before it are applied
+            envelopes.append(envelope)
+        if not envelopes:
+            return [], True, None
+        handled: list[Handled] = []
+        failed_once: Exception | None = None
+        cut_short = False
+        started = time.monotonic()
+        try:
+            with transaction.atomic():
+                # One query for the whole batch instead of one per event.
+                in_inbox = {
+                    str(event_id)
+                    for event_id in ProcessedEvent.objects.filter(
+                        event_id__in=[envelope.id for envelope in envelopes]
+                    ).values_list("event_id", flat=True)
+                }
+                for message, envelope in zip(messages, envelopes, strict=False):
+                    if handled and time.monotonic() - started >= self.batch_max_seconds:
+                        cut_short = True  # the rest go into the next transaction
+                        break
+                    token = request_id_var.set(envelope.request_id)
+                    applying = time.monotonic()
+                    try:
+                        outcome = apply_event(
+                            envelope,
+                            topic=message.topic() or "",
+                            partition=message.partition() or 0,
+                            offset=message.offset() or 0,
+                            handlers=self.handlers,
+                            in_inbox=in_inbox,
+                        )
+                    except (OperationalError, InterfaceError):
+                        raise  # the transaction is lost: roll all of it back
+                    except Exception as exc:
+                        logger.warning("%s %s failed (attempt 1): %r", envelope.type, envelope.id, exc)
+                        failed_once = exc
+                        break
+                    finally:
+                        request_id_var.reset(token)
+                    if outcome is Outcome.APPLIED:
+                        in_inbox.add(envelope.id)  # a second copy further on in this batch is a duplicate
+                    handled.append(Handled(message, envelope, outcome, time.monotonic() - applying))
+                if transaction.get_rollback():
+                    # A savepoint could not be rolled back (the connection broke): the transaction is lost.
+                    raise InterfaceError("the batch's transaction was marked for rollback")
+        except Exception as exc:
+            logger.warning("a batch of %d events rolled back; applying the first alone: %r", len(messages), exc)
+            return [], True, None
+        return handled, not cut_short and len(handled) < len(messages), failed_once
+
+    def process(self, message: Message, *, failed_once: Exception | None = None) -> Outcome:
+        """Applies one message (retrying as the policy says) or dead-letters it; never drops it silently.
+
+        ``failed_once``: the message's handler already failed once, with this (in a batch); that was its
+        first attempt.
+        """
         try:
             envelope = Envelope.from_json(message.value())
             envelope.validate()
@@ -209,17 +371,18 @@ class EventConsumer:
             )
         token = request_id_var.set(envelope.request_id)
         try:
-            return self._apply_with_retries(message, envelope)
+            return self._apply_with_retries(message, envelope, failed_once=failed_once)
         finally:
             request_id_var.reset(token)
 
-    def _apply_with_retries(self, message: Message, envelope: Envelope) -> Outcome:
+    def _apply_with_retries(self, message: Message, envelope: Envelope, *, failed_once: Exception | None) -> Outcome:
         """Applies the event; a failing handler is retried ``max_attempts`` times, then dead-lettered.
 
         A database outage is waited out (:meth:`_while_database_down`) and is no attempt: the
         event is not the problem, so the time it takes must not bring its dead-lettering closer.
         """
         attempts = 0
+        failure = failed_once
         started = time.monotonic()
 
         def apply() -> Outcome:
@@ -237,7 +400,27 @@ class EventConsumer:
             metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
 
         while True:
-            attempts += 1
+            if failure is not None:
+                attempts += 1
+                if attempts >= self.max_attempts:
+                    logger.error(
+                        "%s %s failed %d times; dead-lettering",
+                        envelope.type,
+                        envelope.id,
+                        attempts,
+                        exc_info=failure,
+                    )
+                    return self.dead_letter(
+                        message,
+                        event_type=envelope.type,
+                        attempts=attempts,
+                        kind="handler_failed",
+                        reason=f"handler failed after {attempts} attempts: {failure!r}",
+                    )
+                if attempts > 1 or failed_once is None:
+                    logger.warning("%s %s failed (attempt %d): %r", envelope.type, envelope.id, attempts, failure)
+                count_retry()
+                self._pause(min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempts - 1)))
             try:
                 outcome = self._while_database_down(
                     f"applying {envelope.type} {envelope.id}", apply, on_outage=count_retry
@@ -245,23 +428,13 @@ class EventConsumer:
             except StopRequested:
                 raise
             except Exception as exc:
-                if attempts >= self.max_attempts:
-                    logger.exception("%s %s failed %d times; dead-lettering", envelope.type, envelope.id, attempts)
-                    return self.dead_letter(
-                        message,
-                        event_type=envelope.type,
-                        attempts=attempts,
-                        kind="handler_failed",
-                        reason=f"handler failed after {attempts} attempts: {exc!r}",
-                    )
-                logger.warning("%s %s failed (attempt %d): %r", envelope.type, envelope.id, attempts, exc)
-                metrics.EVENTS_RETRIED.labels(envelope.type, self.group).inc()
-                self._pause(min(MAX_BACKOFF_SECONDS, self.backoff_seconds * 2 ** (attempts - 1)))
+                failure = exc
                 continue
             self._record(envelope, outcome, time.monotonic() - started)
             return outcome
 
     def _record(self, envelope: Envelope, outcome: Outcome, seconds: float) -> None:
+        """Counts and logs one handled event (after its transaction committed)."""
         if outcome is Outcome.SKIPPED:
             metrics.EVENTS_SKIPPED.labels(envelope.type, self.group).inc()
             logger.info("no handler for %s; skipped", envelope.type)
@@ -276,6 +449,26 @@ class EventConsumer:
             logger.info("applied %s %s", envelope.type, envelope.id)
         else:
             logger.info("%s %s already applied; skipped", envelope.type, envelope.id)
+
+    def _check_connections(self) -> None:
+        """Django's per-request connection upkeep (age, errors, health check), at most once a second."""
+        now = time.monotonic()
+        if now - self._connections_checked >= CONNECTION_CHECK_SECONDS:
+            close_old_connections()
+            self._connections_checked = now
+
+    def _mark_processed(self, messages: Sequence[Message]) -> None:
+        """Records the messages as fully handled and commits their offsets (asynchronously, one request)."""
+        latest: dict[tuple[str, int], int] = {}
+        for message in messages:
+            latest[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
+        if not latest:
+            return
+        self._processed.update(latest)
+        self.consumer.commit(
+            offsets=[TopicPartition(topic, partition, offset) for (topic, partition), offset in latest.items()],
+            asynchronous=True,
+        )
 
     def _pause(self, seconds: float) -> None:
         if self.stop.wait(seconds):
@@ -404,6 +597,7 @@ class EventConsumer:
         logger.warning("Kafka: %s", error)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._rebalanced = True
         self._commit_processed({(partition.topic, partition.partition) for partition in partitions})
 
     def _commit_processed(self, only: set[tuple[str, int]] | None = None) -> None:

@@ -78,7 +78,7 @@ EVENTS_DEAD_LETTERED = Counter(
 )
 HANDLER_SECONDS = Histogram(
     "shop_event_handler_seconds",
-    "Time to apply one event (handler and inbox commit).",
+    "Time to apply one event (inbox row and handler; the commit of a batch of events is shared, not in it).",
     ["type", "group"],
     buckets=LATENCY_BUCKETS,
 )

@@ -7,20 +7,24 @@ go out in insertion order through an idempotent producer.
 
 Latency: publishing transactions ``NOTIFY`` on commit, and an idle relay waits
 on ``LISTEN`` (at most a second, in case a notification was missed) instead of
-sleeping. Failure: when Kafka is down, rows stay pending (attempts and the last
-error are recorded) and the relay keeps trying; nothing is lost.
+sleeping. Woken, it gathers commits for ``GATHER_SECONDS`` more, so events
+committed a few milliseconds apart share one cycle (lane locks, select, one
+flush waiting for Kafka's acknowledgements, one update) instead of one each.
+
+Failure: when Kafka is down, rows stay pending (attempts and the last error
+are recorded) and the relay keeps trying; nothing is lost.
 """
 
 from __future__ import annotations
 
 import enum
-import json
 import logging
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 import psycopg
 from confluent_kafka import KafkaError, Message, Producer
@@ -28,8 +32,10 @@ from django.conf import settings
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.db import close_old_connections, connection, transaction
-from django.db.models import Min, QuerySet
+from django.db.models import Min, QuerySet, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
+from django_stubs_ext import WithAnnotations
 
 from shared import metrics
 from shared.event_types import EVENT_TYPES
@@ -42,8 +48,15 @@ logger = logging.getLogger(__name__)
 
 LOCK_NAMESPACE = 7_300_001  # first key of pg_try_advisory_xact_lock(namespace, lane)
 IDLE_WAIT_SECONDS = 1.0
+# After a wake-up, how long to wait for more commits before publishing: the latency an event may gain
+# (at most this), against a cycle of five database round trips and a Kafka round trip per event.
+GATHER_SECONDS = 0.005
 GAUGE_INTERVAL_SECONDS = 5.0
 PRUNE_INTERVAL_SECONDS = 3600.0
+
+
+class _EnvelopeText(TypedDict):
+    envelope_text: str
 
 
 class OutboxRelay:
@@ -74,6 +87,9 @@ class OutboxRelay:
                     if now >= next_prune:
                         prune(older_than=timedelta(hours=settings.OUTBOX_RETENTION_HOURS))
                         next_prune = now + PRUNE_INTERVAL_SECONDS
+                    # Notifications of rows this cycle will see anyway are dropped first, so they do not
+                    # wake a second, empty cycle; a row committed after this notifies again.
+                    self._drain_notifications(listener)
                     sent, failed = self.relay_batch()
                     outage = 0
                     if failed:
@@ -84,7 +100,7 @@ class OutboxRelay:
                     failures = 0
                     if sent >= self.batch_size:
                         continue  # more is waiting: go again at once
-                    self._wait_for_work(listener, IDLE_WAIT_SECONDS if not sent else 0.0)
+                    self._wait_for_work(listener, IDLE_WAIT_SECONDS)
                 except (DatabaseOperationalError, DatabaseInterfaceError, psycopg.OperationalError) as exc:
                     # The database restarts or is unreachable: wait for it (up to 10 s between tries)
                     # rather than exit; nothing is lost, the rows wait in the outbox.
@@ -116,7 +132,8 @@ class OutboxRelay:
         return listener
 
     def _wait_for_work(self, listener: psycopg.Connection[tuple[object, ...]], timeout: float) -> None:
-        """Returns when a publishing transaction commits, after ``timeout``, or soon after a stop request."""
+        """Returns ``GATHER_SECONDS`` after a publishing transaction commits, after ``timeout``, or soon after
+        a stop request."""
         deadline = time.monotonic() + timeout
         while not self.stop.is_set():
             remaining = deadline - time.monotonic()
@@ -124,7 +141,12 @@ class OutboxRelay:
                 return
             # Short slices keep SIGTERM responsive; any notification means work.
             for _ in listener.notifies(timeout=min(remaining, 0.25), stop_after=1):
+                self.stop.wait(GATHER_SECONDS)
                 return
+
+    def _drain_notifications(self, listener: psycopg.Connection[tuple[object, ...]]) -> int:
+        """Drops the notifications received so far; returns how many."""
+        return sum(1 for _ in listener.notifies(timeout=0))
 
     def relay_batch(self) -> tuple[int, int]:
         """Publishes one batch from the lanes this relay could lock; returns (acknowledged, failed)."""
@@ -132,25 +154,31 @@ class OutboxRelay:
             lanes = self._lock_lanes()
             if not lanes:
                 return 0, 0
-            rows = list(
-                OutboxEvent.objects.filter(sent_at__isnull=True, lane__in=lanes).order_by("id")[: self.batch_size]
+            rows: list[WithAnnotations[OutboxEvent, _EnvelopeText]] = list(
+                OutboxEvent.objects.filter(sent_at__isnull=True, lane__in=lanes)
+                .order_by("id")
+                # The envelope as Postgres prints it: no json.loads and json.dumps per row.
+                .defer("envelope")
+                .annotate(envelope_text=Cast("envelope", TextField()))[: self.batch_size]
             )
             outcome: dict[int, KafkaError | None] = {}
             for row in rows:
                 self._produce(row, outcome)
             self.producer.flush(self.flush_timeout)
-            acknowledged = [row.pk for row in rows if row.pk in outcome and outcome[row.pk] is None]
-            OutboxEvent.objects.filter(pk__in=acknowledged).update(sent_at=timezone.now())
-            failed = [row for row in rows if row.pk not in acknowledged]
+            acknowledged = [row for row in rows if row.pk in outcome and outcome[row.pk] is None]
+            if acknowledged:
+                OutboxEvent.objects.filter(pk__in=[row.pk for row in acknowledged]).update(sent_at=timezone.now())
+            failed = [row for row in rows if row.pk not in outcome or outcome[row.pk] is not None]
             for row in failed:
                 error = outcome.get(row.pk)
                 row.attempts += 1
                 row.last_error = str(error) if error else "no acknowledgement before the flush timeout"
                 row.save(update_fields=["attempts", "last_error"])
-                metrics.EVENTS_PUBLISH_FAILED.labels(row.event_type).inc()
-            for row in rows:
-                if row.pk in acknowledged:
-                    metrics.EVENTS_PUBLISHED.labels(row.event_type).inc()
+            # One increment per event type and batch, not per row.
+            for event_type, count in Counter(row.event_type for row in acknowledged).items():
+                metrics.EVENTS_PUBLISHED.labels(event_type).inc(count)
+            for event_type, count in Counter(row.event_type for row in failed).items():
+                metrics.EVENTS_PUBLISH_FAILED.labels(event_type).inc(count)
             if failed:
                 logger.warning("%d of %d events not acknowledged: %s", len(failed), len(rows), failed[0].last_error)
             return len(acknowledged), len(failed)
@@ -170,7 +198,7 @@ class OutboxRelay:
             )
             return [lane for (lane,) in cursor.fetchall()]
 
-    def _produce(self, row: OutboxEvent, outcome: dict[int, KafkaError | None]) -> None:
+    def _produce(self, row: WithAnnotations[OutboxEvent, _EnvelopeText], outcome: dict[int, KafkaError | None]) -> None:
         def on_delivery(error: KafkaError | None, message: Message, row_id: int = row.pk) -> None:
             outcome[row_id] = error
 
@@ -179,7 +207,7 @@ class OutboxRelay:
                 self.producer.produce(
                     topic_name(row.topic),
                     key=row.key.encode(),
-                    value=json.dumps(row.envelope, separators=(",", ":")).encode(),
+                    value=row.envelope_text.encode(),
                     headers={"event_type": row.event_type, "event_id": str(row.event_id)},
                     on_delivery=on_delivery,
                 )
