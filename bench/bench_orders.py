@@ -145,17 +145,29 @@ def sign_up(stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access']}"}
 
 
-def post_order(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> httpx.Response:
-    """POSTs a one-line order of ``product`` under a new Idempotency-Key; the answer, whatever it is."""
-    return client.post(
-        stack.url("gateway", "/api/v1/orders"),
-        json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
-        headers=headers | {"Idempotency-Key": uuid.uuid4().hex},
-    )
+def post_order(
+    client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any], *, retries: int = 0
+) -> httpx.Response:
+    """POSTs a one-line order of ``product`` under a new Idempotency-Key; the answer, whatever it is.
+
+    With ``retries``, a 503 or 429 (load shed or rate-limited: nothing was done) is sent again under the
+    same key after its Retry-After, as a well-behaved app does; the overload phase sends once.
+    """
+    key = uuid.uuid4().hex
+    while True:
+        answer = client.post(
+            stack.url("gateway", "/api/v1/orders"),
+            json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
+            headers=headers | {"Idempotency-Key": key},
+        )
+        if answer.status_code not in (429, 503) or retries <= 0:
+            return answer
+        retries -= 1
+        time.sleep(float(answer.headers.get("Retry-After", "1")))
 
 
 def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
-    return str(post_order(client, stack, headers, product).raise_for_status().json()["id"])
+    return str(post_order(client, stack, headers, product, retries=5).raise_for_status().json()["id"])
 
 
 def placements(

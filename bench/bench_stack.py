@@ -258,7 +258,7 @@ def place_and_follow(
         headers = customers[index]
         with httpx.Client(timeout=30) as client:
             for number in range(index, orders, len(customers)):
-                answer = post_order(client, stack, headers, products[number % len(products)])
+                answer = post_order(client, stack, headers, products[number % len(products)], retries=5)
                 with lock:
                     placed.append((str(answer.raise_for_status().json()["id"]), headers))
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils.module_loading import import_string
 
 from shared.event_types import InvalidPayload, UnknownEventType, event_type, event_types_named, validate_payload
@@ -115,6 +115,17 @@ def publish(envelope: Envelope, *, topic: str | None = None) -> OutboxEvent:
     )
     wake_relay()
     return row
+
+
+def handler_transaction() -> transaction.Atomic:
+    """The transaction of an event handler's change (a saga step), for ``with handler_transaction():``.
+
+    In the consumer it joins the consumer's transaction for the event (the inbox row and the change
+    commit together, the event in a savepoint of its own: shared.consumer) without another savepoint,
+    which would cost two round trips per event; a handler's error rolls the whole event back there.
+    Called on its own (a test, a command) it is an ordinary transaction.
+    """
+    return transaction.atomic(savepoint=False)
 
 
 def wake_relay() -> None:

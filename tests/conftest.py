@@ -96,6 +96,10 @@ def stack(provoked: Provoked) -> Iterator[Stack]:
     # Metrics for 127.0.0.1 only, so a client bound to 127.0.0.2 stands for another network
     # (tests/test_accounts_flow.py); the monitoring tests scrape from 127.0.0.1.
     os.environ.setdefault("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128")
+    # Load shedding stays on, with a budget a starved 2-core CI runner does not reach by accident (the
+    # races send 30 requests at once); shedding itself is tested with its own small budget
+    # (tests/test_web_processes.py, shared/tests/test_load_shedding.py).
+    os.environ.setdefault("WEB_QUEUE_BUDGET_SECONDS", "5")
     try:
         started = start_stack("e2e", topic_prefix=os.environ.get("KAFKA_TOPIC_PREFIX") or None)
     except RuntimeError as exc:

@@ -24,7 +24,7 @@ from django.utils import timezone
 from inventory.errors import InvalidAdjustment, StockBelowReserved, StockItemNotFound
 from inventory.metrics import count_reservation_failed_on_commit, count_shipment_anomaly_on_commit
 from inventory.models import Movement, MovementKind, Reservation, ReservationLine, ReservationState, StockItem
-from shared.events import Envelope, publish
+from shared.events import Envelope, handler_transaction, publish
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def stock_reserve(*, order_id: UUID, lines: Sequence[StockLine]) -> Reservation:
     Lines of the same product are added together. Locks the lines' stock rows, by product id.
     """
     wanted = _combine(lines)
-    with _saga_step():
+    with handler_transaction():
         existing = Reservation.objects.filter(order_id=order_id).first()
         if existing is not None:
             logger.info("order %s already has a reservation (%s); nothing to do", order_id, existing.state)
@@ -163,7 +163,7 @@ def stock_release(*, order_id: UUID, reason: str) -> Reservation | None:
     released, consumed, or failed) is returned unchanged; an order with no reservation is
     logged and None returned. Locks the reservation, then its stock rows by product id.
     """
-    with _saga_step():
+    with handler_transaction():
         reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
         if reservation is None:
             logger.warning("order %s has no reservation; nothing to release", order_id)
@@ -208,7 +208,7 @@ def stock_ship(*, order_id: UUID) -> Reservation | None:
     Raising would only dead-letter an event that no retry can mend. Returns the reservation,
     None when there is none. Locks the reservation, then its stock rows by product id.
     """
-    with _saga_step():
+    with handler_transaction():
         reservation = Reservation.objects.select_for_update().filter(order_id=order_id).first()
         if reservation is None:
             _shipment_anomaly(order_id, reason="no_reservation")
@@ -299,14 +299,6 @@ def stock_adjust(*, product_id: UUID, delta: int, reason: str, actor: UUID | Non
 
 
 # Helpers: call them inside the caller's transaction.atomic()
-
-
-def _saga_step() -> transaction.Atomic:
-    """The transaction of a saga event's handler (reserve, release, ship). In the consumer it joins the
-    consumer's transaction (the inbox row and the change commit together) without a savepoint of its own:
-    that would cost two round trips per event, and only the consumer catches a handler's error, rolling
-    the whole event back. Called on its own (a test) it is an ordinary transaction."""
-    return transaction.atomic(savepoint=False)
 
 
 def _lock_stock(*, product_ids: Iterable[UUID]) -> dict[UUID, StockItem]:

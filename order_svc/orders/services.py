@@ -34,7 +34,7 @@ from orders.models import (
 from orders.products import CatalogProduct, ProductLookup, products_get
 from orders.state import check_transition
 from shared.errors import Conflict, DomainError
-from shared.events import Envelope, publish
+from shared.events import Envelope, handler_transaction, publish
 from shared.money import money
 
 logger = logging.getLogger(__name__)
@@ -248,14 +248,6 @@ def _transition_locked(
     return locked
 
 
-def _saga_step() -> transaction.Atomic:
-    """The transaction of a saga event's handler. In the consumer it joins the consumer's transaction
-    (the inbox row and the change commit together) without a savepoint of its own: that would cost two
-    round trips per event, and only the consumer catches a handler's error, rolling the whole event back.
-    Called on its own (a test) it is an ordinary transaction."""
-    return transaction.atomic(savepoint=False)
-
-
 def order_apply_reservation(*, order_id: uuid.UUID) -> None:
     """The saga's ``inventory.reserved``: a pending order records it and stays pending, waiting for its payment.
 
@@ -272,7 +264,7 @@ def order_apply_reservation(*, order_id: uuid.UUID) -> None:
         stock_reserved_at=now, updated_at=now
     ):
         return
-    with _saga_step():
+    with handler_transaction():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             logger.warning("inventory.reserved for unknown order %s; ignored", order_id)
@@ -289,7 +281,7 @@ def order_apply_reservation_failure(*, order_id: uuid.UUID, short_lines: Sequenc
 
     Safe to repeat: an order no longer pending (rejected already, or cancelled meanwhile) is left alone.
     """
-    with _saga_step():
+    with handler_transaction():
         order = Order.objects.select_for_update().filter(pk=order_id).first()
         if order is None:
             logger.warning("inventory.reservation_failed for unknown order %s; ignored", order_id)
@@ -309,7 +301,7 @@ def order_apply_payment_authorized(*, order_id: uuid.UUID) -> None:
     ``order.cancelled`` or ``order.rejected`` published again, so the payment service voids the
     authorization and inventory releases the stock (both idempotent).
     """
-    with _saga_step():
+    with handler_transaction():
         order = _follow_payment(
             order_id, PaymentStatus.AUTHORIZED, moves=OrderStatus.PENDING, to=OrderStatus.CONFIRMED,
             reason="Payment authorized.",
@@ -324,7 +316,7 @@ def order_apply_payment_failure(*, order_id: uuid.UUID, reason: str) -> None:
     ``order.rejected`` makes inventory release the reservation. Safe to repeat: an order no longer
     pending (rejected already, or cancelled meanwhile) keeps its status.
     """
-    with _saga_step():
+    with handler_transaction():
         _follow_payment(
             order_id, PaymentStatus.FAILED, moves=OrderStatus.PENDING, to=OrderStatus.REJECTED,
             reason=f"payment declined: {reason}",
@@ -336,7 +328,7 @@ def order_apply_payment_progress(*, order_id: uuid.UUID, payment_status: Payment
 
     The order's status already moved (shipped, cancelled); this is the payment catching up.
     """
-    with _saga_step():
+    with handler_transaction():
         order = _lock_for_payment(order_id=order_id, payment_status=payment_status)
         if order is not None:
             _set_payment_status(order, payment_status)
@@ -347,7 +339,7 @@ def order_apply_refund(*, order_id: uuid.UUID) -> None:
 
     Safe to repeat: a refunded order is left alone.
     """
-    with _saga_step():
+    with handler_transaction():
         _follow_payment(
             order_id, PaymentStatus.REFUNDED, moves=OrderStatus.DELIVERED, to=OrderStatus.REFUNDED,
             reason="Payment refunded.",

@@ -34,7 +34,7 @@ from payments.models import STATUS_AFTER, Payment, PaymentHistory, PaymentStatus
 from payments.providers import get_provider
 from payments.providers.base import PaymentDeclined, PaymentProvider, ProviderError, ProviderPayment
 from payments.state import check_transition
-from shared.events import Envelope, publish
+from shared.events import Envelope, handler_transaction, publish
 from shared.money import from_minor_units, money, to_minor_units
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ def payment_note_order(
 ) -> Payment:
     """Keeps ``order.placed``'s snapshot (what to authorize); authorizes if inventory already reserved."""
     snapshot = {"customer_id": customer_id, "amount": amount, "currency": currency, "payment_method": payment_method}
-    with _saga_step():
+    with handler_transaction():
         # Usually the order's first event: the payment is created with the snapshot in one INSERT.
         payment = _lock(order_id, snapshot=snapshot)
         changed: list[str] = []
@@ -79,7 +79,7 @@ def payment_note_order(
 
 def payment_note_stock_reserved(*, order_id: UUID) -> Payment:
     """Inventory reserved the order's stock: authorize, once the snapshot from ``order.placed`` is here."""
-    with _saga_step():
+    with handler_transaction():
         payment = _lock(order_id)
         changed: list[str] = []
         if not payment.stock_reserved:
@@ -96,7 +96,7 @@ def payment_note_order_cancelled(*, order_id: UUID) -> Payment:
     An authorization in flight is voided once recorded (:func:`_record`); a payment never authorized
     becomes ``voided`` at once, with nothing to give back.
     """
-    with _saga_step():
+    with handler_transaction():
         payment = _note_order_ended(order_id)
         if payment.status == PaymentStatus.REQUIRES_AUTHORIZATION and payment.pending_step != Step.AUTHORIZE:
             _transition(payment, PaymentStatus.VOIDED, note="order cancelled before authorization")
@@ -109,7 +109,7 @@ def payment_note_order_rejected(*, order_id: UUID) -> Payment:
 
     Unlike a cancel, a payment that was never authorized stays as it is: nothing was asked of the provider.
     """
-    with _saga_step():
+    with handler_transaction():
         return _note_order_ended(order_id)
 
 
@@ -139,7 +139,7 @@ def payment_request_refund(*, order_id: UUID) -> Payment:
 def _request_follow_up(order_id: UUID, step: str, *, of: str) -> Payment:
     """Asks for ``step`` of a payment in status ``of``. A redelivered request (the step pending or done)
     changes nothing; one the payment cannot do (never authorized, voided) is logged and counted as refused."""
-    with _saga_step():
+    with handler_transaction():
         payment = _lock(order_id)
         if payment.status == of and not payment.pending_step:
             _save(payment, *_request_step(payment, step))
@@ -147,14 +147,6 @@ def _request_follow_up(order_id: UUID, step: str, *, of: str) -> Payment:
             logger.error("order %s: %s asked of its payment in status %s: refused", order_id, step, payment.status)
             metrics.count_step_on_commit(step=step, outcome="refused")
     return payment
-
-
-def _saga_step() -> transaction.Atomic:
-    """The transaction of a saga event's handler. In the consumer it joins the consumer's transaction
-    (the inbox row and the change commit together) without a savepoint of its own: that would cost two
-    round trips per event, and only the consumer catches a handler's error, rolling the whole event back.
-    Called on its own (a test) it is an ordinary transaction."""
-    return transaction.atomic(savepoint=False)
 
 
 def _lock(order_id: UUID, *, snapshot: dict[str, Any] | None = None) -> Payment:
