@@ -2,7 +2,9 @@
 
 The handler's changes and the inbox row (:class:`~shared.models.ProcessedEvent`)
 commit in one database transaction; the Kafka offset is committed only after
-that, so a crash between the two redelivers an event the inbox recognises.
+that, so a crash between the two redelivers an event the inbox recognises. Offsets
+go to Kafka at most once a second (and at once on a rebalance or a stop): a crash
+redelivers up to a second of applied events, which the inbox skips.
 
 Batches: the messages one poll brings (up to ``batch_size``) are applied in ONE
 transaction, each event in a savepoint of its own, in the order received (so per
@@ -60,6 +62,8 @@ Result = TypeVar("Result")
 MAX_BACKOFF_SECONDS = 5.0
 OUTAGE_BACKOFF_SECONDS = 30.0
 BATCH_SIZE = 100  # messages taken per poll, applied in one transaction
+# How often handled messages' offsets go to Kafka (see EventConsumer._commit_offsets_if_due).
+OFFSET_COMMIT_SECONDS = 1.0
 # A batch's transaction holds its handlers' row locks until it commits: past this, the rest of the
 # poll's messages go into a next transaction.
 BATCH_MAX_SECONDS = 0.5
@@ -156,6 +160,7 @@ class EventConsumer:
         periodic: PeriodicRunner | None = None,
         batch_size: int = BATCH_SIZE,
         batch_max_seconds: float = BATCH_MAX_SECONDS,
+        offset_commit_seconds: float = OFFSET_COMMIT_SECONDS,
     ) -> None:
         self.topics = [topic_name(topic) for topic in topics]
         self.handlers = handlers or event_handlers()
@@ -168,6 +173,9 @@ class EventConsumer:
         self.batch_size = batch_size
         self.batch_max_seconds = batch_max_seconds
         self._processed: dict[tuple[str, int], int] = {}  # next offset to commit, per partition
+        self._uncommitted: dict[tuple[str, int], int] = {}  # of those, the ones not sent to Kafka yet
+        self._next_offset_commit = 0.0
+        self.offset_commit_seconds = offset_commit_seconds
         self._rebalanced = False  # set by on_revoke while a batch is gathered
         self._connections_checked = -CONNECTION_CHECK_SECONDS
         # The service's periodic tasks (shared.periodic) run here, between polls, so they need no process of their own.
@@ -187,6 +195,7 @@ class EventConsumer:
         try:
             while not self.stop.is_set():
                 self.periodic.run_due()
+                self._commit_offsets_if_due()
                 messages = self._next_batch()
                 if not messages:
                     continue
@@ -465,10 +474,26 @@ class EventConsumer:
         if not latest:
             return
         self._processed.update(latest)
+        self._uncommitted.update(latest)
+        self._commit_offsets_if_due()
+
+    def _commit_offsets_if_due(self) -> None:
+        """Sends the handled messages' offsets to Kafka at most once per ``offset_commit_seconds`` (async).
+
+        An offset commit is a write to Kafka's ``__consumer_offsets`` log; one per batch was a good part of
+        the broker's work per event. Waiting up to a second
+        risks nothing: a crash before the commit redelivers up to a second of events, which the inbox
+        recognises as applied; a rebalance or a stop commits at once (:meth:`_commit_processed`).
+        """
+        now = time.monotonic()
+        if not self._uncommitted or now < self._next_offset_commit:
+            return
         self.consumer.commit(
-            offsets=[TopicPartition(topic, partition, offset) for (topic, partition), offset in latest.items()],
+            offsets=[TopicPartition(topic, part, offset) for (topic, part), offset in self._uncommitted.items()],
             asynchronous=True,
         )
+        self._uncommitted.clear()
+        self._next_offset_commit = now + self.offset_commit_seconds
 
     def _pause(self, seconds: float) -> None:
         if self.stop.wait(seconds):
@@ -598,7 +623,12 @@ class EventConsumer:
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._rebalanced = True
-        self._commit_processed({(partition.topic, partition.partition) for partition in partitions})
+        revoked = {(partition.topic, partition.partition) for partition in partitions}
+        self._commit_processed(revoked)
+        # The partitions' next owner commits from here on: a later commit of ours would rewind it.
+        for key in revoked:
+            self._processed.pop(key, None)
+            self._uncommitted.pop(key, None)
 
     def _commit_processed(self, only: set[tuple[str, int]] | None = None) -> None:
         """Commits, synchronously, the offsets of the messages fully handled (never the one in progress)."""

@@ -90,7 +90,15 @@ def loop(effects) -> Iterator[EventConsumer]:
     """The consumer loop with the handlers above, a stand-in Kafka consumer and a real dead-letter producer."""
     failures.clear()
     crash_on.clear()
-    yield EventConsumer([TOPIC], StopSignal(), HANDLERS, consumer=mock.Mock(), max_attempts=3, backoff_seconds=0.001)
+    yield EventConsumer(
+        [TOPIC],
+        StopSignal(),
+        HANDLERS,
+        consumer=mock.Mock(),
+        max_attempts=3,
+        backoff_seconds=0.001,
+        offset_commit_seconds=0,  # every handled part's commit, to see their order
+    )
 
 
 def committed_offsets(loop: EventConsumer) -> list[int]:
@@ -255,3 +263,20 @@ def test_messages_of_a_partition_revoked_while_gathering_are_left_to_its_next_ow
     kafka.assignment.return_value = [TopicPartition(TOPIC, 1)]
 
     assert loop._next_batch() == [other]
+
+
+def test_offsets_go_to_kafka_at_most_once_per_interval_and_all_of_them_at_a_rebalance(effects):
+    loop = EventConsumer([TOPIC], StopSignal(), HANDLERS, consumer=mock.Mock(), offset_commit_seconds=3600)
+    product = str(uuid.uuid4())
+    loop.handle_batch(messages(stock_changed(product, 1), stock_changed(product, 2)))
+    loop.handle_batch([FakeMessage(stock_changed(product, 3), offset=2)])
+    loop.handle_batch([FakeMessage(stock_changed(product, 4), offset=3)])
+
+    assert effect_seqs() == [1, 2, 3, 4]
+    assert committed_offsets(loop) == [2]  # the first batch's; the next two wait for the interval
+
+    loop._on_revoke(loop.consumer, [TopicPartition(TOPIC, 0)])
+    assert committed_offsets(loop) == [2, 4]  # everything handled, before the partition moves on
+    loop._commit_offsets_if_due()
+    loop._commit_processed()
+    assert committed_offsets(loop) == [2, 4]  # and never again from here: its next owner commits it now
