@@ -173,11 +173,13 @@ def measure(
 
     progress("CPU per order and settled orders/s")
     client_before = resource.getrusage(resource.RUSAGE_SELF)
+    work_before = database_work(stack)
     before = cpu_snapshot(roots())
     profile_folder = HOME / f"profile-{time.strftime('%Y%m%d-%H%M%S')}"
     recorders = start_profiles(stack.pids(), profile_folder) if options.profile else {}
     placed = place_and_follow(stack, customers, products, orders=options.orders)
     used = cpu_used(before, cpu_snapshot(roots()))
+    results["per_order"] = per_order(work_before, database_work(stack), options.orders)
     if recorders:
         stop_profiles(recorders)
         results["profile"] = str(profile_folder)
@@ -217,6 +219,37 @@ def measure(
     results["overload"] = overload(
         stack, customers, products, rate=2 * results["settled_orders_per_second"], seconds=options.overload_seconds
     )
+
+
+def database_work(stack: Stack) -> dict[str, dict[str, int]]:
+    """Per service database: transactions committed or rolled back, and outbox rows written, so far."""
+    work = {}
+    with psycopg.connect(stack.database_url("order"), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT datname, xact_commit + xact_rollback FROM pg_stat_database WHERE datname = ANY(%s)",
+            (list(stack.databases.values()),),
+        ).fetchall()
+    transactions = {str(name): int(count) for name, count in rows}
+    for service, database in stack.databases.items():
+        with psycopg.connect(stack.database_url(service), autocommit=True) as conn:
+            found = conn.execute("SELECT count(*) FROM shared_outboxevent").fetchone()
+        work[service] = {"transactions": transactions.get(database, 0), "events": int(found[0]) if found else 0}
+    return work
+
+
+def per_order(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]], orders: int) -> dict[str, Any]:
+    """What the run's orders cost each service's database: transactions and events published, per order.
+
+    Transactions include the bench's own reads of the stats and of the orders' progress (a few per second).
+    """
+    return {
+        measure: {
+            service: round((after[service][measure] - before[service][measure]) / orders, 2)
+            for service in sorted(after)
+            if after[service][measure] != before[service][measure]
+        }
+        for measure in ("transactions", "events")
+    }
 
 
 def capacity(cpu_ms_per_order: dict[str, float]) -> dict[str, float]:
@@ -445,6 +478,11 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "idle CPU ms/s, all processes": idle_total(get("idle_cpu_ms_per_second")),
         **{f"  {name}": value for name, value in (get("cpu_ms_per_order") or {}).items()},
         "  (bench client, not in total)": get("bench_client_cpu_ms_per_order"),
+        **{
+            f"  transactions per order, {name}": value
+            for name, value in (get("per_order", "transactions") or {}).items()
+        },
+        **{f"  events per order, {name}": value for name, value in (get("per_order", "events") or {}).items()},
         **{f"  orders/s per core, {kind}": value for kind, value in (get("orders_per_core_second") or {}).items()},
         "settled orders/s": get("settled_orders_per_second"),
         "pgbench -N -c8 -j2 TPS": get("pgbench_tps"),
