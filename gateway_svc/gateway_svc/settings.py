@@ -29,6 +29,18 @@ _base = service_settings(
 _base["MIDDLEWARE"].insert(
     _base["MIDDLEWARE"].index("shared.middleware.RequestIdMiddleware") + 1, "corsheaders.middleware.CorsMiddleware"
 )
+# The forwarded API takes a short way (gateway.middleware.ForwardMiddleware): right under the security
+# headers, with X-Frame-Options and Prometheus' second half moved up above it so forwarded answers keep them.
+for _moved in (
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+):
+    _base["MIDDLEWARE"].remove(_moved)
+_base["MIDDLEWARE"][_base["MIDDLEWARE"].index("django.middleware.security.SecurityMiddleware") + 1 : 0] = [
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "gateway.middleware.ForwardMiddleware",
+]
 globals().update(_base)
 
 # Dotted paths of register(server) functions for run_grpc.
