@@ -1,4 +1,4 @@
-"""The public API's short way through the gateway: straight from the checks every answer needs to the forwarding view."""
+"""The public API's short way through the gateway: from the checks every answer needs straight to forwarding."""
 
 from __future__ import annotations
 
