@@ -2,7 +2,8 @@
 
 The gateway's own variables:
 
-``GATEWAY_UPSTREAM_TIMEOUT``  seconds an upstream gets to answer before the gateway answers 504 (10)
+``GATEWAY_UPSTREAM_TIMEOUT``  seconds from the gateway's receiving a request (its wait for a thread included)
+                              until it answers 504 if the upstream has not answered (10)
 ``GATEWAY_MAX_BODY_BYTES``    largest request body forwarded; bigger is 413 (1 MiB)
 ``RATE_LIMIT_LOGIN``          ``count/seconds`` per client IP on register, token and token refresh (20/60)
 ``RATE_LIMIT_DEFAULT``        ``count/seconds`` per user (or per client IP when anonymous) on every
