@@ -19,8 +19,8 @@ class ForwardMiddleware:
     gateway checks the access token itself, gateway.auth). Everything every answer needs stays above it:
     Prometheus (both halves: the view label comes from the resolver match set here), the request id,
     CORS, load shedding, problem+json, 405, query cleaning, the security headers and X-Frame-Options.
-    Saves about a fifth of the gateway's CPU per forwarded request (cProfile of the forward path:
-    ~0.69 -> ~0.55 ms in process).
+    Saves what those cost per forwarded request (cProfile of the forward path in process, fake upstream:
+    8 % fewer function calls, the time spent outside the view a fifth lower).
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
