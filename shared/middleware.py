@@ -33,28 +33,57 @@ class RequestIdMiddleware:
 # The WSGI environ key ops/gunicorn_worker.py sets: seconds the request waited between being queued for
 # a thread and a thread taking it up. Absent under any other server (runserver, the test client).
 QUEUE_SECONDS = "shop.queue_seconds"
+# Set by the gateway only (gateway.proxy drops the client's): how long the request waited for a gateway
+# worker thread, in seconds. A service behind the gateway sheds against the sum of both waits.
+QUEUE_WAIT_HEADER = "X-Queue-Wait"
 # Seconds a client is asked to wait after a shed request (one: the queue is drained within the budget).
 SHED_RETRY_AFTER_SECONDS = 1
 
 
+def upstream_wait(header: str | None) -> float:
+    """The gateway's ``X-Queue-Wait`` in seconds; 0 when absent, not a number, or negative (it never
+    takes anything off the process's own wait)."""
+    if not header:
+        return 0.0
+    try:
+        waited = float(header)
+    except ValueError:
+        return 0.0
+    return waited if waited > 0 else 0.0  # NaN too
+
+
 class LoadSheddingMiddleware:
     """Answers 503 at once, before any view runs, a request that already waited longer than
-    ``WEB_QUEUE_BUDGET_SECONDS`` for a worker thread (the wait is ops/gunicorn_worker.py's stamp).
+    ``WEB_QUEUE_BUDGET_SECONDS``.
+
+    The wait is this process's queue for a worker thread (ops/gunicorn_worker.py's stamp) plus, behind
+    the gateway, the gateway's own (its ``X-Queue-Wait``). With one budget for both queues, a request
+    that waited in the gateway's queue and then in the service's is refused once the two waits add up
+    to the budget, not after up to a budget in each: what the client waits for is then at most the
+    budget plus the work of the gateway and the service. Work is not counted: a slow first request
+    after a start (connections, caches) is served, not refused. The header can only make a request
+    shed sooner, so a forged one harms no one but its sender.
 
     Under overload a request served late is worth less than a quick refusal: the client gave up
     or will, and serving it makes every request queued behind it later still. A shed request did
     nothing (no view, no database write), so retrying it is always safe, a POST too; the answer
     says so with ``Retry-After``. Right after the request id, so the refusal carries the id and
-    costs next to nothing; under another server than gunicorn (no stamp) nothing is shed.
+    costs next to nothing; under another server than gunicorn (no stamp) only the header counts.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.budget = float(settings.WEB_QUEUE_BUDGET_SECONDS)
+        # The gateway is the one that sets the header: it ignores a client's.
+        self.behind_gateway = settings.SERVICE_NAME != "gateway"
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.budget <= 0:
+            return self.get_response(request)
         waited = request.META.get(QUEUE_SECONDS, 0.0)
-        if self.budget <= 0 or waited <= self.budget:
+        if self.behind_gateway:
+            waited += upstream_wait(request.META.get("HTTP_X_QUEUE_WAIT"))
+        if waited <= self.budget:
             return self.get_response(request)
         shed = problem_response(
             503,

@@ -28,6 +28,7 @@ from gateway.refusals import Refused
 from gateway.routes import Route, route_for
 from shared.errors import problem_response
 from shared.logs import request_id_var
+from shared.middleware import QUEUE_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,14 @@ HOP_BY_HOP = frozenset(
         "content-length",
     }
 )
+# Request headers the gateway drops or sets itself (a client's own X-Queue-Wait would only get its request shed).
+NOT_FORWARDED = HOP_BY_HOP | {
+    "x-request-id",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-queue-wait",
+}
 # An upstream that closed or reset the connection before answering: on a kept-alive connection
 # this is usually the upstream's keep-alive timeout or a restarted worker, not a refusal.
 CONNECTION_LOST = (httpcore.RemoteProtocolError, httpcore.ReadError, httpcore.WriteError)
@@ -55,6 +64,8 @@ TRANSPORT_FAILED = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.Unsu
 # idle pooled connection just as a request goes out on it.
 KEEPALIVE_EXPIRY_SECONDS = 4.0
 CONNECT_TIMEOUT_SECONDS = 2.0
+# What an upstream gets at least, whatever the request's wait for a gateway thread took of the timeout.
+MIN_UPSTREAM_TIMEOUT_SECONDS = 0.05
 _client: httpx.Client | None = None
 _pool: httpcore.ConnectionPool | None = None
 _fresh_pool: httpcore.ConnectionPool | None = None
@@ -123,14 +134,16 @@ def forwarded_headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
     Raises :class:`Refused` (400) for a value that is no bytes at all, which
     only a caller other than a WSGI server can hand over.
     """
-    replaced = {"x-request-id", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto"}
-    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in HOP_BY_HOP | replaced]
+    headers = [(name, value) for name, value in request.headers.items() if name.lower() not in NOT_FORWARDED]
     client_ip = request.META.get("REMOTE_ADDR", "")
     prior = request.headers.get("X-Forwarded-For")
     headers.append(("X-Forwarded-For", f"{prior}, {client_ip}" if prior else client_ip))
     headers.append(("X-Forwarded-Host", request.get_host()))
     headers.append(("X-Forwarded-Proto", request.scheme or "http"))
     headers.append(("X-Request-ID", request_id_var.get()))
+    # How long the request waited for a gateway thread (ops/gunicorn_worker.py's stamp): the service sheds it
+    # when both queues' waits add up to the budget (shared.middleware.LoadSheddingMiddleware).
+    headers.append(("X-Queue-Wait", f"{request.META.get(QUEUE_SECONDS, 0.0):.6f}"))
     encoded = []
     for name, value in headers:
         try:
@@ -178,7 +191,10 @@ def send_upstream(request: HttpRequest, route: Route, body: bytes, headers: list
     origin = _origin(settings.SERVICE_URLS[route.service])
     url = httpcore.URL(scheme=origin.scheme, host=origin.host, port=origin.port, target=origin.target + target)
     method = (request.method or "GET").encode("ascii")
-    timeout = settings.GATEWAY_UPSTREAM_TIMEOUT
+    # The timeout counts from when the gateway received the request: the wait for a gateway thread is
+    # already spent, so GATEWAY_UPSTREAM_TIMEOUT bounds the whole answer, not what is left after a queue.
+    waited = request.META.get(QUEUE_SECONDS, 0.0)
+    timeout = max(MIN_UPSTREAM_TIMEOUT_SECONDS, settings.GATEWAY_UPSTREAM_TIMEOUT - waited)
     extensions = {"timeout": {"connect": CONNECT_TIMEOUT_SECONDS, "read": timeout, "write": timeout, "pool": timeout}}
     try:
         try:

@@ -2,7 +2,8 @@
 
 The gateway's own variables:
 
-``GATEWAY_UPSTREAM_TIMEOUT``  seconds an upstream gets to answer before the gateway answers 504 (10)
+``GATEWAY_UPSTREAM_TIMEOUT``  seconds from the gateway's receiving a request (its wait for a thread included)
+                              until it answers 504 if the upstream has not answered (10)
 ``GATEWAY_MAX_BODY_BYTES``    largest request body forwarded; bigger is 413 (1 MiB)
 ``RATE_LIMIT_LOGIN``          ``count/seconds`` per client IP on register, token and token refresh (20/60)
 ``RATE_LIMIT_DEFAULT``        ``count/seconds`` per user (or per client IP when anonymous) on every
@@ -29,6 +30,18 @@ _base = service_settings(
 _base["MIDDLEWARE"].insert(
     _base["MIDDLEWARE"].index("shared.middleware.RequestIdMiddleware") + 1, "corsheaders.middleware.CorsMiddleware"
 )
+# The forwarded API takes a short way (gateway.middleware.ForwardMiddleware): right under the security
+# headers, with X-Frame-Options and Prometheus' second half moved up above it so forwarded answers keep them.
+for _moved in (
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+):
+    _base["MIDDLEWARE"].remove(_moved)
+_base["MIDDLEWARE"][_base["MIDDLEWARE"].index("django.middleware.security.SecurityMiddleware") + 1 : 0] = [
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "gateway.middleware.ForwardMiddleware",
+]
 globals().update(_base)
 
 # Dotted paths of register(server) functions for run_grpc.

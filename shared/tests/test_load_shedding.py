@@ -74,3 +74,32 @@ def test_a_shed_order_placement_did_nothing_so_its_retry_is_safe(client, setting
     assert response["X-Request-ID"] == "shed-request-1"
     assert response.json()["request_id"] == "shed-request-1"
     assert not Order.objects.exists()
+
+
+def test_behind_the_gateway_its_queue_wait_counts_with_the_services_own(settings):
+    """One budget for both queues: 0.3 s at the gateway plus 0.3 s here is past 0.5 s, though neither alone is."""
+    middleware, served = shedding(settings, 0.5)
+    response = middleware(RequestFactory().post("/api/v1/orders", HTTP_X_QUEUE_WAIT="0.300000", **{QUEUE_SECONDS: 0.3}))
+    assert response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert served == []
+    assert middleware(RequestFactory().get("/api/v1/products", HTTP_X_QUEUE_WAIT="0.6")).status_code == 503
+    assert middleware(RequestFactory().get("/api/v1/products", HTTP_X_QUEUE_WAIT="0.2")).status_code == 200
+
+
+@pytest.mark.parametrize("header", ["soon", "-5", "nan", "", "0"])
+def test_a_queue_wait_header_that_is_no_wait_adds_nothing_and_takes_nothing_off(settings, header):
+    middleware, served = shedding(settings, 0.5)
+    response = middleware(RequestFactory().get("/api/v1/products", HTTP_X_QUEUE_WAIT=header, **{QUEUE_SECONDS: 0.4}))
+    assert response.status_code == 200
+    assert len(served) == 1
+    response = middleware(RequestFactory().get("/api/v1/products", HTTP_X_QUEUE_WAIT=header, **{QUEUE_SECONDS: 0.6}))
+    assert response.status_code == 503
+
+
+def test_the_gateway_ignores_a_clients_queue_wait_header(settings):
+    """The gateway is where the header is set; a client's own would only have its request shed."""
+    settings.SERVICE_NAME = "gateway"
+    middleware, served = shedding(settings, 0.5)
+    assert middleware(RequestFactory().get("/api/v1/products", HTTP_X_QUEUE_WAIT="30")).status_code == 200
+    assert len(served) == 1

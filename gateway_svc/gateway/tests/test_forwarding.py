@@ -188,3 +188,56 @@ def test_a_method_the_route_does_not_have_is_405_with_its_methods_before_auth(cl
     assert response["Content-Type"] == "application/problem+json"
     assert response["Allow"] == "GET, HEAD, OPTIONS"
     assert all(not upstream.requests for upstream in upstreams.values())
+
+
+def test_the_gateways_queue_wait_travels_upstream_and_a_clients_own_does_not(client, upstreams):
+    """The service sheds against both waits (shared.middleware.LoadSheddingMiddleware); only the gateway says
+    what its own was (ops/gunicorn_worker.py's stamp; none under the test client, so 0)."""
+    from shared.middleware import QUEUE_SECONDS
+
+    client.get("/api/v1/products", HTTP_X_QUEUE_WAIT="99", **{QUEUE_SECONDS: 0.25})
+    client.get("/api/v1/products", HTTP_X_QUEUE_WAIT="99")
+    stamped, unstamped = (
+        {name.lower(): value for name, value in seen["headers"].items()} for seen in upstreams["product"].requests
+    )
+    assert stamped["x-queue-wait"] == "0.250000"
+    assert unstamped["x-queue-wait"] == "0.000000"
+
+
+def test_a_forwarded_request_skips_the_middleware_only_the_gateways_own_pages_use(client, upstreams, monkeypatch):
+    """gateway.middleware.ForwardMiddleware: sessions, CSRF, authentication, messages and the rest below it
+    never see a forwarded request, while every answer keeps the headers the middleware above it adds."""
+    from django.contrib.messages.middleware import MessageMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    def not_for_forwarded_requests(self, request):
+        raise AssertionError(f"{type(self).__name__} ran for {request.path}")
+
+    monkeypatch.setattr(SessionMiddleware, "process_request", not_for_forwarded_requests)
+    monkeypatch.setattr(MessageMiddleware, "process_request", not_for_forwarded_requests)
+    json_body(upstreams["product"], {"results": []})
+    response = client.get("/api/v1/products", HTTP_X_REQUEST_ID="short-way-1")
+    assert response.status_code == 200
+    assert response.json() == {"results": []}
+    assert response["X-Request-ID"] == "short-way-1"
+    assert response["X-Frame-Options"] == "DENY"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Length"] == str(len(response.content))
+    assert response.resolver_match.url_name == "forward"  # what Prometheus labels the view with
+    refused = client.get("/api/v1/orders")  # refused by the gateway itself: the same headers
+    assert refused.status_code == 401
+    assert refused["X-Frame-Options"] == "DENY"
+    assert refused["Content-Type"] == "application/problem+json"
+
+
+def test_the_upstream_timeout_counts_from_when_the_gateway_received_the_request(client, upstreams, settings):
+    """GATEWAY_UPSTREAM_TIMEOUT bounds the whole answer: the wait for a gateway thread is taken off it."""
+    from shared.middleware import QUEUE_SECONDS
+
+    settings.GATEWAY_UPSTREAM_TIMEOUT = 0.8
+    settings.WEB_QUEUE_BUDGET_SECONDS = 0  # the wait alone sheds nothing here
+    upstreams["product"].delay = 0.4
+    assert client.get("/api/v1/products").status_code == 200
+    late = client.get("/api/v1/products", **{QUEUE_SECONDS: 0.6})  # 0.2 s left for a 0.4 s upstream
+    assert late.status_code == 504
+    assert late["Content-Type"] == "application/problem+json"
