@@ -34,7 +34,7 @@ is its own (apps, gRPC servicers, Kafka subscriptions). Variables:
 ``METRICS_ALLOWED_NETWORKS`` comma-separated CIDRs allowed to read /metrics (loopback: ``127.0.0.0/8,::1/128``)
 ``WEB_QUEUE_BUDGET_SECONDS`` how long a request may wait for a gunicorn worker thread before it is
                           refused at once with 503 and ``Retry-After`` instead of being served late
-                          (0.5; 0 turns shedding off; shared.middleware.LoadSheddingMiddleware)
+                          (0.3; 0 turns shedding off; shared.middleware.LoadSheddingMiddleware)
 ``TOKEN_REVOCATIONS_REFRESH_SECONDS`` how often a process reads new revocations of access tokens (0.5; see
                           shared.revocations): with the event's delivery, how long a revoked token still works
 """
@@ -191,7 +191,7 @@ def service_settings(service: str, *, apps: list[str], base_dir: str) -> dict[st
             "TRUSTED_PROXY_COUNT", env_int("GATEWAY_TRUSTED_PROXIES", 0) if service == "gateway" else 0
         ),
         # Load shedding: a request that waited longer for a worker thread is refused, not served late.
-        "WEB_QUEUE_BUDGET_SECONDS": env_float("WEB_QUEUE_BUDGET_SECONDS", 0.5),
+        "WEB_QUEUE_BUDGET_SECONDS": env_float("WEB_QUEUE_BUDGET_SECONDS", 0.3),
         "METRICS_ALLOWED_NETWORKS": env_list("METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"]),
         "AUTH_PASSWORD_VALIDATORS": [
             {"NAME": f"django.contrib.auth.password_validation.{name}"}
