@@ -443,7 +443,15 @@ class EventConsumer:
             return outcome
 
     def _record(self, envelope: Envelope, outcome: Outcome, seconds: float) -> None:
-        """Counts and logs one handled event (after its transaction committed)."""
+        """Counts and logs one handled event (after its transaction committed), under its request id: a
+        batch's events are recorded after the batch commits, outside the id each was applied under."""
+        token = request_id_var.set(envelope.request_id)
+        try:
+            self._count_and_log(envelope, outcome, seconds)
+        finally:
+            request_id_var.reset(token)
+
+    def _count_and_log(self, envelope: Envelope, outcome: Outcome, seconds: float) -> None:
         if outcome is Outcome.SKIPPED:
             metrics.EVENTS_SKIPPED.labels(envelope.type, self.group).inc()
             logger.info("no handler for %s; skipped", envelope.type)

@@ -107,7 +107,7 @@ def take(key: str, limit: Limit, cost: int = 1) -> Decision:
 @dataclass
 class _Lease:
     tokens: int  # taken from the shared bucket by this process, not spent yet
-    expires: float  # (clock) unspent tokens are forfeited then
+    expires: float  # (clock) until then, running out doubles the next take
     batch: int  # the size of the take that made it
     decision: Decision  # the shared bucket as that take left it
 
@@ -121,11 +121,13 @@ class LeasedBuckets:
     instead of one per request, and a quiet key or a small limit (the sign-in class, 20/60) is exact.
 
     Tokens are only ever spent from the shared bucket, so no process lets more through than the
-    limit; unspent tokens are forfeited when the lease expires, so a busy key errs on the strict
-    side, by at most one batch per process and lease period.
+    limit. Unspent tokens stay with the process until they are spent, however long that takes: they
+    were paid for, and forfeiting them would cost a busy client up to a batch per process every lease
+    period (a client under its limit then met 429s). So a busy key errs on the strict side by at most
+    the tokens other processes hold, one batch each.
     """
 
-    MAX_LEASES = 10_000  # past it, expired leases are swept out
+    MAX_LEASES = 10_000  # past it, expired leases are swept out (their few unspent tokens with them)
 
     def __init__(
         self, *, max_batch: int = 32, lease_seconds: float = 1.0, clock: Callable[[], float] = time.monotonic
@@ -140,11 +142,11 @@ class LeasedBuckets:
         """Spends one token of ``key``'s bucket: from this process's lease when it holds one, else from the database."""
         now = self.clock()
         with self._lock:
+            spent = self._spend_leased(key)
+            if spent is not None:
+                return spent
             lease = self._leases.get(key)
             if lease is not None and now < lease.expires:
-                if lease.tokens > 0:
-                    lease.tokens -= 1
-                    return replace(lease.decision, remaining=lease.decision.remaining + lease.tokens)
                 batch = min(lease.batch * 2, self.max_batch, max(1, limit.capacity // 20))
             else:
                 batch = 1
@@ -153,12 +155,22 @@ class LeasedBuckets:
             batch, decision = 1, take(key, limit)  # fewer tokens left than a batch: one will do
         with self._lock:
             if not decision.allowed:
-                self._leases.pop(key, None)
-                return decision
-            self._leases[key] = _Lease(batch - 1, now + self.lease_seconds, batch, decision)
+                # Another thread of this process may have leased tokens meanwhile: those are ours to spend.
+                return self._spend_leased(key) or decision
+            held = self._leases.get(key)
+            leftover = held.tokens if held is not None else 0  # a concurrent take's, kept, not overwritten
+            self._leases[key] = _Lease(leftover + batch - 1, now + self.lease_seconds, batch, decision)
             if len(self._leases) > self.MAX_LEASES:
                 self._leases = {name: held for name, held in self._leases.items() if held.expires > now}
-        return replace(decision, remaining=decision.remaining + batch - 1)
+        return replace(decision, remaining=decision.remaining + leftover + batch - 1)
+
+    def _spend_leased(self, key: str) -> Decision | None:
+        """One token from ``key``'s lease in this process, if it holds any (call with the lock held)."""
+        lease = self._leases.get(key)
+        if lease is None or lease.tokens <= 0:
+            return None
+        lease.tokens -= 1
+        return replace(lease.decision, remaining=lease.decision.remaining + lease.tokens)
 
     def clear(self) -> None:
         """Forgets every lease (tests: the buckets they came from are rolled back)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterator
 from unittest import mock
@@ -15,6 +16,7 @@ from shared import metrics
 from shared.consumer import EventConsumer, Outcome
 from shared.events import Envelope, EventHandlers
 from shared.kafka import consumer_group
+from shared.logs import request_id_var
 from shared.loops import StopSignal
 from shared.models import DeadLetter, ProcessedEvent
 from shared.tests.conftest import effect_rows
@@ -280,3 +282,18 @@ def test_offsets_go_to_kafka_at_most_once_per_interval_and_all_of_them_at_a_reba
     loop._commit_offsets_if_due()
     loop._commit_processed()
     assert committed_offsets(loop) == [2, 4]  # and never again from here: its next owner commits it now
+
+
+def test_a_batch_logs_each_applied_event_under_the_request_id_it_carries(loop, monkeypatch):
+    """The trace of a request across processes rests on it (tests/test_tracing.py): a batch's events are
+    logged after the batch commits, and each line must still carry its own event's request id."""
+    logged: list[tuple[str, str]] = []
+    monkeypatch.setattr(
+        "shared.consumer.logger.info", lambda text, *args: logged.append((text % args, request_id_var.get()))
+    )
+    product = str(uuid.uuid4())
+    batch = [dataclasses.replace(stock_changed(product, seq), request_id=f"request-{seq}") for seq in (1, 2)]
+
+    loop.handle_batch(messages(*batch))
+
+    assert [request_id for text, request_id in logged if text.startswith("applied ")] == ["request-1", "request-2"]

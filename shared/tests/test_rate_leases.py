@@ -63,3 +63,18 @@ def test_a_small_limit_is_exact_one_statement_per_request():
         decisions = [leases.take("t:login", limit) for _ in range(25)]
     assert sum(decision.allowed for decision in decisions) == 20
     assert len(statements) == 25
+
+
+def test_tokens_left_in_an_expired_lease_are_still_spent_not_forfeited():
+    """A busy client under its limit must never meet a 429: tokens its lease held when the lease expired
+    were taken from the bucket already, so forfeiting them would charge requests it never made."""
+    clock = FrozenClock()
+    workers = [LeasedBuckets(clock=clock), LeasedBuckets(clock=clock)]
+    limit = Limit(100, 86_400)  # batches of up to 5; refills too slowly to blur the count
+    allowed = 0
+    for number in range(200):
+        allowed += workers[number % 2].take("t:bursty", limit).allowed
+        if number % 7 == 6:
+            clock.now += 1.5  # a pause: both leases expire holding tokens
+    # Every token is spent by one worker or the other, bar what each still holds at the end.
+    assert allowed >= 100 - 2 * 4
