@@ -185,8 +185,15 @@ def format_storage(java_binary: str, classpath: str, properties: Path, cluster_i
     result = subprocess.run(
         # "--cluster-id=ID" in one word: a random id starting with "-" (1 in 64) would be read as an option.
         [
-            *[java_binary, "-cp", classpath, "kafka.tools.StorageTool", "format", f"--cluster-id={cluster_id}"],
-            *["-c", str(properties), "--ignore-formatted"],
+            java_binary,
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            f"--cluster-id={cluster_id}",
+            "-c",
+            str(properties),
+            "--ignore-formatted",
         ],
         capture_output=True,
         text=True,

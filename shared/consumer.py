@@ -475,7 +475,7 @@ class EventConsumer:
             self._connections_checked = now
 
     def _mark_processed(self, messages: Sequence[Message]) -> None:
-        """Records the messages as fully handled and commits their offsets (asynchronously, one request)."""
+        """Records the messages as fully handled; their offsets go to Kafka when due (``_commit_offsets_if_due``)."""
         latest: dict[tuple[str, int], int] = {}
         for message in messages:
             latest[(message.topic() or "", message.partition() or 0)] = (message.offset() or 0) + 1
@@ -489,9 +489,9 @@ class EventConsumer:
         """Sends the handled messages' offsets to Kafka at most once per ``offset_commit_seconds`` (async).
 
         An offset commit is a write to Kafka's ``__consumer_offsets`` log; one per batch was a good part of
-        the broker's work per event. Waiting up to a second
-        risks nothing: a crash before the commit redelivers up to a second of events, which the inbox
-        recognises as applied; a rebalance or a stop commits at once (:meth:`_commit_processed`).
+        the broker's work per event. Waiting up to a second risks nothing: a crash before the commit
+        redelivers up to a second of events, which the inbox recognises as applied; a rebalance or a stop
+        commits at once (:meth:`_commit_processed`).
         """
         now = time.monotonic()
         if not self._uncommitted or now < self._next_offset_commit:

@@ -36,6 +36,7 @@ QUEUE_SECONDS = "shop.queue_seconds"
 # Set by the gateway only (gateway.proxy drops the client's): how long the request waited for a gateway
 # worker thread, in seconds. A service behind the gateway sheds against the sum of both waits.
 QUEUE_WAIT_HEADER = "X-Queue-Wait"
+_QUEUE_WAIT_META = "HTTP_" + QUEUE_WAIT_HEADER.upper().replace("-", "_")  # as Django's request.META names it
 # Seconds a client is asked to wait after a shed request (one: the queue is drained within the budget).
 SHED_RETRY_AFTER_SECONDS = 1
 
@@ -82,7 +83,7 @@ class LoadSheddingMiddleware:
             return self.get_response(request)
         waited = request.META.get(QUEUE_SECONDS, 0.0)
         if self.behind_gateway:
-            waited += upstream_wait(request.META.get("HTTP_X_QUEUE_WAIT"))
+            waited += upstream_wait(request.META.get(_QUEUE_WAIT_META))
         if waited <= self.budget:
             return self.get_response(request)
         shed = problem_response(

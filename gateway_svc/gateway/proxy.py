@@ -28,7 +28,7 @@ from gateway.refusals import Refused
 from gateway.routes import Route, route_for
 from shared.errors import problem_response
 from shared.logs import request_id_var
-from shared.middleware import QUEUE_SECONDS
+from shared.middleware import QUEUE_SECONDS, QUEUE_WAIT_HEADER
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ NOT_FORWARDED = HOP_BY_HOP | {
     "x-forwarded-for",
     "x-forwarded-host",
     "x-forwarded-proto",
-    "x-queue-wait",
+    QUEUE_WAIT_HEADER.lower(),
 }
 # An upstream that closed or reset the connection before answering: on a kept-alive connection
 # this is usually the upstream's keep-alive timeout or a restarted worker, not a refusal.
@@ -143,7 +143,7 @@ def forwarded_headers(request: HttpRequest) -> list[tuple[bytes, bytes]]:
     headers.append(("X-Request-ID", request_id_var.get()))
     # How long the request waited for a gateway thread (ops/gunicorn_worker.py's stamp): the service sheds it
     # when both queues' waits add up to the budget (shared.middleware.LoadSheddingMiddleware).
-    headers.append(("X-Queue-Wait", f"{request.META.get(QUEUE_SECONDS, 0.0):.6f}"))
+    headers.append((QUEUE_WAIT_HEADER, f"{request.META.get(QUEUE_SECONDS, 0.0):.6f}"))
     encoded = []
     for name, value in headers:
         try:
