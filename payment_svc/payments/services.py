@@ -65,8 +65,8 @@ def payment_note_order(
     """Keeps ``order.placed``'s snapshot (what to authorize); authorizes if inventory already reserved."""
     snapshot = {"customer_id": customer_id, "amount": amount, "currency": currency, "payment_method": payment_method}
     with handler_transaction():
-        # Usually the order's first event: the payment is created with the snapshot in one INSERT.
-        payment = _lock(order_id, snapshot=snapshot)
+        # Usually the order's first event: the payment is inserted first, with the snapshot.
+        payment = _create_or_lock(order_id, snapshot)
         changed: list[str] = []
         if payment.amount is None:  # inventory's answer came first and created the payment without it
             for field, value in snapshot.items():
@@ -80,7 +80,8 @@ def payment_note_order(
 def payment_note_stock_reserved(*, order_id: UUID) -> Payment:
     """Inventory reserved the order's stock: authorize, once the snapshot from ``order.placed`` is here."""
     with handler_transaction():
-        payment = _lock(order_id)
+        # Created here only when it comes before order.placed: then with the flag, not an UPDATE after.
+        payment = _lock(order_id, created_with={"stock_reserved": True})
         changed: list[str] = []
         if not payment.stock_reserved:
             payment.stock_reserved = True
@@ -115,7 +116,7 @@ def payment_note_order_rejected(*, order_id: UUID) -> Payment:
 
 def _note_order_ended(order_id: UUID) -> Payment:
     """The order will not be paid for: no authorization after this, and a recorded one is voided."""
-    payment = _lock(order_id)
+    payment = _lock(order_id, created_with={"order_cancelled": True})  # its first event: created with the flag
     changed: list[str] = []
     if not payment.order_cancelled:
         payment.order_cancelled = True
@@ -149,12 +150,36 @@ def _request_follow_up(order_id: UUID, step: str, *, of: str) -> Payment:
     return payment
 
 
-def _lock(order_id: UUID, *, snapshot: dict[str, Any] | None = None) -> Payment:
-    """Locks the order's payment; its first event creates it (with ``snapshot``, if given) and its first history row."""
-    payment, created = Payment.objects.select_for_update().get_or_create(order_id=order_id, defaults=snapshot)
+def _lock(order_id: UUID, *, created_with: dict[str, Any] | None = None) -> Payment:
+    """Locks the order's payment; its first event creates it (with ``created_with``) and its first history row.
+
+    For events that usually find the payment there: one SELECT ... FOR UPDATE when it is.
+    """
+    payment, created = Payment.objects.select_for_update().get_or_create(order_id=order_id, defaults=created_with)
     if created:
-        PaymentHistory.objects.create(payment=payment, status=payment.status, at=payment.created_at)
+        _first_history_row(payment)
     return payment
+
+
+def _create_or_lock(order_id: UUID, created_with: dict[str, Any]) -> Payment:
+    """:func:`_lock` for the event that usually comes first (``order.placed``): it inserts before it looks.
+
+    ``INSERT ... ON CONFLICT DO NOTHING`` then the row read under its lock: two statements where
+    ``get_or_create`` takes four (the SELECT that misses, and a savepoint around its INSERT). A payment
+    already there (inventory's answer came first, or a redelivery) is left as it was by the INSERT, and
+    locked by the SELECT; a concurrent insert of the same order makes ours wait for it, then do nothing.
+    Whether the row is ours is told by its id, which we chose.
+    """
+    new = Payment(order_id=order_id, **created_with)
+    Payment.objects.bulk_create([new], ignore_conflicts=True)
+    payment = Payment.objects.select_for_update().get(order_id=order_id)
+    if payment.pk == new.pk:
+        _first_history_row(payment)
+    return payment
+
+
+def _first_history_row(payment: Payment) -> None:
+    PaymentHistory.objects.create(payment=payment, status=payment.status, at=payment.created_at)
 
 
 def _save(payment: Payment, *fields: str) -> None:

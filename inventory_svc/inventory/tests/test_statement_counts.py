@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from inventory.models import Reservation, ReservationState
+from inventory.models import Reservation, ReservationState, StockItem
 from inventory.tests.factories import StockItemFactory, order_placed
 from inventory.tests.helpers import apply
 
@@ -16,8 +16,11 @@ pytestmark = pytest.mark.django_db
 
 # Savepoint, inbox check and row, the order's reservation looked up, the stock row locked, reservation,
 # its line, the level UPDATE, the movement, inventory.reserved and inventory.changed (row and NOTIFY
-# each), release. One more level UPDATE and one more event per further product.
+# each), release.
 RESERVING_ONE_LINE = 14
+# A further product adds its inventory.changed (row and NOTIFY) and no statement of the handler's own:
+# its levels move in the same UPDATE as the first product's (was one UPDATE per product).
+PER_FURTHER_PRODUCT = 2
 
 
 def test_reserving_a_one_line_order_costs_at_most_fourteen_statements(django_assert_max_num_queries):
@@ -30,3 +33,18 @@ def test_reserving_a_one_line_order_costs_at_most_fourteen_statements(django_ass
     assert Reservation.objects.get(order_id=order_id).state == ReservationState.RESERVED
     kite.refresh_from_db()
     assert kite.reserved == 2
+
+
+def test_a_further_product_adds_only_its_event(django_assert_max_num_queries):
+    kite, reel, line = StockItemFactory(on_hand=10), StockItemFactory(on_hand=10), StockItemFactory(on_hand=10)
+    order_id = uuid.uuid4()
+
+    with django_assert_max_num_queries(RESERVING_ONE_LINE + 2 * PER_FURTHER_PRODUCT):
+        apply(order_placed(order_id, [(kite.product_id, 2), (reel.product_id, 1), (line.product_id, 3)]))
+
+    levels = {item.pk: (item.reserved, item.stock_version) for item in StockItem.objects.all()}
+    assert levels == {
+        kite.pk: (2, kite.stock_version + 1),
+        reel.pk: (1, reel.stock_version + 1),
+        line.pk: (3, line.stock_version + 1),
+    }
