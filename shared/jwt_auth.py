@@ -5,7 +5,8 @@ Only RS256 is accepted, against the user service's public key(s): from PEM files
 rotation) or, when ``JWT_JWKS_URL`` is set, from its JWKS (cached). The ``kid``
 header picks the key. ``iss``, ``aud``, ``exp``, ``iat``, ``sub`` and ``jti`` are
 required; the token type must be ``access``. A token issued before its user's (or its session's)
-tokens were revoked is refused too (:mod:`shared.revocations`).
+tokens were revoked is refused too (:mod:`shared.revocations`). A token's verified claims are
+kept while the keys stay the same and it has not expired (:class:`VerifiedTokens`); revocations are asked every time.
 """
 
 from __future__ import annotations
@@ -117,8 +118,25 @@ class KeySet:
         self._lock = threading.Lock()
         self._keys: dict[str, RSAPublicKey] = {}
         self._loaded_at = 0.0
+        # Bumped whenever the keys are (re)loaded or cleared: a token verified under another generation
+        # is verified again (:class:`VerifiedTokens`), so a key dropped by a rotation stops working at once.
+        self._generation = 0
+
+    def generation(self) -> int:
+        """The current keys' generation, reloading a JWKS first when its cache time is up (as :meth:`get` does).
+
+        Keys not loaded yet are left to :meth:`get`: nothing can have been verified with them.
+        """
+        with self._lock:
+            if self._keys and self._expired():
+                self._load()
+            return self._generation
 
     def get(self, kid: str | None) -> list[RSAPublicKey]:
+        return self.get_with_generation(kid)[1]
+
+    def get_with_generation(self, kid: str | None) -> tuple[int, list[RSAPublicKey]]:
+        """The keys for ``kid`` (every key for None) and the generation they belong to."""
         with self._lock:
             if not self._keys or self._expired():
                 self._load()
@@ -129,14 +147,15 @@ class KeySet:
             ):
                 self._load()  # a rotation may have published a new key since
             if kid is None:
-                return list(self._keys.values())
-            return [self._keys[kid]] if kid in self._keys else []
+                return self._generation, list(self._keys.values())
+            return self._generation, [self._keys[kid]] if kid in self._keys else []
 
     def _expired(self) -> bool:
         return bool(settings.JWT_JWKS_URL) and time.monotonic() - self._loaded_at > JWKS_CACHE_SECONDS
 
     def _load(self) -> None:
         self._loaded_at = time.monotonic()
+        self._generation += 1
         try:
             keys = self._from_jwks() if settings.JWT_JWKS_URL else self._from_files()
         except (OSError, ValueError, httpx.HTTPError) as exc:
@@ -162,36 +181,64 @@ class KeySet:
         with self._lock:
             self._keys = {}
             self._loaded_at = 0.0
+            self._generation += 1
 
 
 KEYS = KeySet()
 
+VERIFIED_TOKENS_KEPT = 2048
+
+
+class VerifiedTokens:
+    """The claims of tokens whose signature and claims were verified, by token: a client sends the same
+    access token with every request for its lifetime, and verifying it again (PyJWT's checks of every
+    character in Python, the RSA signature) cost ~0.3 ms of CPU per request, in the gateway and in each service.
+
+    An entry is used only while the keys have not changed since (:meth:`KeySet.generation`), for the same
+    audience and issuer, and until the token expires (checked with the current leeway on every use).
+    Revocations are not cached: :func:`verify_access_token` asks them every time. Bounded: the oldest
+    entries go first.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str, str], tuple[int, float, dict[str, Any]]] = {}
+
+    def get(self, token: str, *, generation: int) -> dict[str, Any] | None:
+        """A copy of the verified claims of ``token``, None when it must be verified (again)."""
+        entry = self._entries.get(self._key(token))
+        if entry is None:
+            return None
+        verified_in, expires_at, claims = entry
+        if verified_in != generation or expires_at <= time.time() - settings.JWT_LEEWAY_SECONDS:
+            return None  # verified again: refused, with the same reason as without this cache
+        return dict(claims)
+
+    def put(self, token: str, claims: dict[str, Any], *, generation: int) -> None:
+        entry = (generation, float(claims["exp"]), dict(claims))
+        with self._lock:
+            if len(self._entries) >= VERIFIED_TOKENS_KEPT:
+                del self._entries[next(iter(self._entries))]
+            self._entries[self._key(token)] = entry
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    @staticmethod
+    def _key(token: str) -> tuple[str, str, str]:
+        return (token, str(settings.JWT_AUDIENCE), str(settings.JWT_ISSUER))
+
+
+VERIFIED = VerifiedTokens()
+
 
 def verify_access_token(token: str) -> Principal:
     """The principal of a valid access token; raises :class:`InvalidToken` otherwise."""
-    header = _unverified_header(token)
-    if header.get("alg") != ALGORITHM:
-        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
-    keys = KEYS.get(header.get("kid"))
-    if not keys:
-        raise InvalidToken(f"unknown signing key {header.get('kid')!r}")
-    last_error: Exception | None = None
-    for key in keys:
-        try:
-            claims = jwt.decode(
-                token,
-                key,
-                algorithms=[ALGORITHM],
-                audience=settings.JWT_AUDIENCE,
-                issuer=settings.JWT_ISSUER,
-                leeway=settings.JWT_LEEWAY_SECONDS,
-                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
-            )
-            break
-        except jwt.PyJWTError as exc:
-            last_error = exc
-    else:
-        raise InvalidToken(str(last_error))
+    claims = VERIFIED.get(token, generation=KEYS.generation())
+    if claims is None:
+        generation, claims = _verified_claims(token)
+        VERIFIED.put(token, claims, generation=generation)
     if claims.get("token_type") != "access":
         raise InvalidToken("not an access token")
     try:
@@ -210,6 +257,33 @@ def verify_access_token(token: str) -> Principal:
         metrics.TOKENS_REFUSED_REVOKED.inc()
         raise InvalidToken(f"revoked: user {subject} signed out, changed password or lost access since it was issued")
     return Principal(id=subject, role=str(claims.get("role", "")), token_id=str(claims["jti"]), claims=claims)
+
+
+def _verified_claims(token: str) -> tuple[int, dict[str, Any]]:
+    """The claims of a token with an accepted header and signature, audience, issuer and times, and the
+    generation of the keys that verified it."""
+    header = _unverified_header(token)
+    if header.get("alg") != ALGORITHM:
+        raise InvalidToken(f"algorithm {header.get('alg')!r} is not accepted")
+    generation, keys = KEYS.get_with_generation(header.get("kid"))
+    if not keys:
+        raise InvalidToken(f"unknown signing key {header.get('kid')!r}")
+    last_error: Exception | None = None
+    for key in keys:
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=settings.JWT_AUDIENCE,
+                issuer=settings.JWT_ISSUER,
+                leeway=settings.JWT_LEEWAY_SECONDS,
+                options={"require": ["exp", "iat", "sub", "aud", "iss", "jti"]},
+            )
+            return generation, claims
+        except jwt.PyJWTError as exc:
+            last_error = exc
+    raise InvalidToken(str(last_error))
 
 
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]+")

@@ -1,11 +1,13 @@
-"""Input serializers every service's API uses."""
+"""Input serializers every service's API uses, and :class:`FieldsBuiltOnce` for hot output serializers."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from rest_framework import serializers
+from rest_framework.utils.serializer_helpers import BindingDict
 
 # Fields whose value is JSON text; DRF would also take a number (``0`` -> ``"0"``, ``5`` -> a UUID from an int).
 TEXT_FIELDS = (serializers.CharField, serializers.DecimalField, serializers.UUIDField)
@@ -76,3 +78,51 @@ def wrong_json_type(field: serializers.Field[Any, Any, Any, Any], value: Any) ->
     else:
         return None
     return str(field.error_messages.get("invalid", "This value has the wrong type.")) if wrong else None
+
+
+class FieldsBuiltOnce(serializers.Serializer[Any]):
+    """Builds the serializer's fields once per class, not once per instance (a mixin: list it first).
+
+    DRF's ``fields`` calls ``get_fields()`` for every instance: it deep-copies each declared field
+    (re-running its ``__init__``) and, for a ``ModelSerializer``, introspects the model again. An
+    order's answer spent about 1 ms of CPU there. Here the first instance's ``get_fields()`` is kept
+    as the class's template, and every instance gets shallow copies of it bound to itself: its
+    own field objects, whose ``parent`` (and so ``context`` and the ``get_<name>`` method of a
+    ``SerializerMethodField``) is this instance, exactly as DRF binds them. Nested serializers
+    and list children are copied and re-parented too, and build their own fields (once per class
+    as well, if they use this mixin).
+
+    Only for serializers whose ``get_fields()`` depends on nothing but the class: not on the instance,
+    data or context (a serializer that drops fields for some callers must not use it).
+    """
+
+    @cached_property
+    def fields(self) -> BindingDict:
+        template = _FIELD_TEMPLATES.get(type(self))
+        if template is None:
+            # Two threads may both build it the first time: the same fields either way, one is kept.
+            template = _FIELD_TEMPLATES[type(self)] = self.get_fields()
+        fields = BindingDict(self)
+        for name, field in template.items():
+            fields[name] = _unbound_copy(field)  # BindingDict binds it to this instance
+        return fields
+
+
+# Each class's unbound fields, as its get_fields() made them; never bound or used themselves, only copied.
+_FIELD_TEMPLATES: dict[type[FieldsBuiltOnce], dict[str, serializers.Field[Any, Any, Any, Any]]] = {}
+
+
+def _unbound_copy(field: serializers.Field[Any, Any, Any, Any]) -> serializers.Field[Any, Any, Any, Any]:
+    """A copy of a template field for one serializer instance to bind: its own attributes (the field's
+    configuration, validators and choices are shared: DRF never changes them once built), and a copy of
+    its ``child`` (a ``ListSerializer``'s, a ``ListField``'s), re-parented to the copy."""
+    # copy.copy's result, at a quarter of its cost (no __reduce_ex__): a new object with the same attributes.
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    clone.__dict__.pop("fields", None)  # a nested serializer's fields must be bound to the clone: built afresh
+    child = field.__dict__.get("child")
+    if child is not None:
+        clone.child = _unbound_copy(child)  # type: ignore[attr-defined]
+        # What ListSerializer's and ListField's __init__ do (bind(field_name="", ...)); bind() again would refuse.
+        clone.child.parent = clone  # type: ignore[attr-defined]
+    return clone

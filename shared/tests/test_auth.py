@@ -1,6 +1,7 @@
 """Access token verification and the route access table, as every service applies them."""
 
 import threading
+import time
 import uuid
 
 import jwt
@@ -61,6 +62,45 @@ def test_previous_key_is_accepted_during_a_rotation(settings, tmp_path):
             verify_access_token(old_token)
     finally:
         KEYS.clear()
+
+
+@pytest.mark.django_db  # revocations are read
+def test_a_token_seen_before_is_not_verified_again(monkeypatch):
+    token = access_token(uuid.uuid4())
+    verify_access_token(token)
+    decoded = []
+    original = jwt.decode
+    monkeypatch.setattr(jwt, "decode", lambda *args, **kwargs: decoded.append(1) or original(*args, **kwargs))
+
+    first, second = verify_access_token(token), verify_access_token(token)
+
+    assert decoded == []
+    assert first == second
+    assert first.claims is not second.claims  # each caller its own copy of the claims
+    verify_access_token(access_token(uuid.uuid4()))  # another token is verified
+    assert decoded == [1]
+
+
+@pytest.mark.django_db  # revocations are read
+def test_a_kept_token_is_refused_once_it_expires(settings):
+    now = int(time.time())
+    token = access_token(uuid.uuid4(), iat=now - 100, exp=now - 10)
+    settings.JWT_LEEWAY_SECONDS = 60
+    assert verify_access_token(token)  # within the leeway: verified, and kept
+
+    settings.JWT_LEEWAY_SECONDS = 0
+    with pytest.raises(InvalidToken, match="Signature has expired"):
+        verify_access_token(token)
+
+
+@pytest.mark.django_db  # revocations are read
+def test_a_kept_token_is_checked_against_the_current_audience(settings):
+    token = access_token(uuid.uuid4())
+    verify_access_token(token)
+
+    settings.JWT_AUDIENCE = "another-shop"
+    with pytest.raises(InvalidToken, match="Audience doesn't match"):
+        verify_access_token(token)
 
 
 @pytest.mark.parametrize(
