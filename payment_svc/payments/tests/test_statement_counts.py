@@ -1,6 +1,6 @@
 """How many SQL statements the payment's happy path costs (issue 16): a regression guard, not a timing.
 
-Counted as the tests run it: each event applied as the consumer applies it (inbox check and row
+Counted as the tests run it: each event applied as the consumer applies it alone (its inbox row
 included), inside the test's transaction (a transaction of its own is a savepoint pair here).
 """
 
@@ -16,17 +16,17 @@ from payments.tests.helpers import apply
 
 pytestmark = pytest.mark.django_db
 
-# Savepoint, inbox check and row, the lookup, the payment created with order.placed's snapshot (savepoint,
+# Savepoint, inbox row, the lookup, the payment created with order.placed's snapshot (savepoint,
 # INSERT, release), its first history row, release.
-ORDER_PLACED = 9
-# Savepoint, inbox check and row, the lock, one UPDATE (stock reserved and the authorization asked for), release.
-STOCK_RESERVED = 6
+ORDER_PLACED = 8
+# Savepoint, inbox row, the lock, one UPDATE (stock reserved and the authorization asked for), release.
+STOCK_RESERVED = 5
 # The sandbox's own record (savepoint, lookup, one INSERT, release), then the answer recorded: savepoint,
 # lock, one UPDATE, history, payment.authorized (row and NOTIFY), release.
 AUTHORIZING = 11
 
 
-def test_the_happy_path_costs_at_most_nine_six_and_eleven_statements(
+def test_the_happy_path_costs_at_most_eight_five_and_eleven_statements(
     django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     order_id = uuid.uuid4()
