@@ -7,13 +7,20 @@ go to Kafka at most once a second (and at once on a rebalance or a stop): a cras
 redelivers up to a second of applied events, which the inbox skips.
 
 Batches: the messages one poll brings (up to ``batch_size``) are applied in ONE
-transaction, each event in a savepoint of its own, in the order received (so per
-partition, per key). One query reads which of them the inbox already holds, and
-one commit stores them all: per event that saves a transaction (its ``COMMIT``,
-the WAL flush) and a duplicate check. An event that cannot be applied with the
-others (not an envelope, its handler raised, the database went away) ends the
-batch there: the events before it commit, it takes the one-at-a-time path below
-(retries, dead letter), and only then do the events after it run.
+transaction, in the order received (so per partition, per key). One query reads which
+of them the inbox already holds, one INSERT stores the inbox rows of the others, one
+``NOTIFY`` wakes the relay for all they publish, and one commit stores them all: per
+event that saves a transaction (its ``COMMIT``, the WAL flush), a duplicate check and
+round trips. The events have no savepoint each (two round trips per event saved): a
+handler that raises rolls back the whole batch, and then the events before it are
+applied again in a fresh transaction (their effects were rolled back with it, so this
+applies nothing twice), it takes the one-at-a-time path below (retries, dead letter),
+and only then do the events after it run. So does a message that is not an envelope,
+and the first event of a batch whose transaction failed as a whole (the database went
+away, a concurrent consumer stored one of its inbox rows). Post-commit work a handler
+registers (``transaction.on_commit``) runs only for a transaction that committed: a
+rolled-back batch's is dropped, and registered again by its replay. Events no handler
+here takes are skipped without a transaction or an inbox query.
 
 Failures: a message that is not a valid envelope, or whose payload fails its
 schema, goes to ``<group>.dlq`` at once. A handler that raises is retried with
@@ -30,7 +37,7 @@ import enum
 import json
 import logging
 import time
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -40,7 +47,7 @@ from django.conf import settings
 from django.db import IntegrityError, InterfaceError, OperationalError, close_old_connections, connections, transaction
 
 from shared import metrics
-from shared.events import Envelope, EventHandlers, InvalidEnvelope, event_handlers
+from shared.events import Envelope, EventHandlers, Handler, InvalidEnvelope, event_handlers, one_relay_wake
 from shared.kafka import (
     admin_client,
     consumer_group,
@@ -102,39 +109,49 @@ def apply_event(
     partition: int,
     offset: int,
     handlers: EventHandlers | None = None,
-    in_inbox: Container[str] | None = None,
 ) -> Outcome:
     """Runs the handler and records the event in one transaction; a recorded event is not applied again.
 
+    The consumer's one-at-a-time path (a batch's events go through :meth:`EventConsumer._apply_together`).
     ``handlers`` is the registry to apply with, by default the process's (:func:`shared.events.event_handlers`).
-    ``in_inbox``: the event ids (text) the caller found in the inbox with one query for a whole batch; an
-    event among them is a duplicate without a query of its own. Either way the inbox row's primary key
-    decides: inserting it for an event already recorded (by a redelivery, or by a concurrent consumer,
-    whose commit the insert waits for) fails, and the event is a duplicate.
+    The inbox row's primary key decides: inserting it for an event already recorded (by a redelivery, or
+    by a concurrent consumer, whose commit the insert waits for) fails, and the event is a duplicate.
     """
     handler = (handlers or event_handlers()).get(envelope.type)
     if handler is None:
         return Outcome.SKIPPED
-    if in_inbox is not None and envelope.id in in_inbox:
-        return Outcome.DUPLICATE
     try:
-        with transaction.atomic():
+        # One NOTIFY however many events the handler publishes: saves a round trip per further event.
+        with transaction.atomic(), one_relay_wake():
             # The inbox row first, with no SELECT before it (that saves a round trip per event; the insert
             # is the check): a concurrent consumer applying the same event blocks on it, then fails.
-            ProcessedEvent.objects.create(
-                event_id=envelope.id,
-                event_type=envelope.type,
-                key=envelope.key[:200],
-                topic=topic,
-                partition=partition,
-                offset=offset,
-            )
+            _inbox_row(envelope, topic=topic, partition=partition, offset=offset).save(force_insert=True)
             handler(envelope)
     except IntegrityError:
         if ProcessedEvent.objects.filter(event_id=envelope.id).exists():
             return Outcome.DUPLICATE
         raise
     return Outcome.APPLIED
+
+
+def _inbox_row(envelope: Envelope, *, topic: str, partition: int, offset: int) -> ProcessedEvent:
+    return ProcessedEvent(
+        event_id=envelope.id,
+        event_type=envelope.type,
+        key=envelope.key[:200],
+        topic=topic,
+        partition=partition,
+        offset=offset,
+    )
+
+
+class _HandlerFailed(Exception):
+    """The handler of a batch's ``index``-th event raised ``error``: the batch's transaction is rolled back."""
+
+    def __init__(self, index: int, error: Exception) -> None:
+        super().__init__(index, error)
+        self.index = index
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -278,7 +295,7 @@ class EventConsumer:
         remaining = list(messages)
         while remaining:
             if len(remaining) == 1:
-                # Alone, an event needs no savepoint: the one-at-a-time path is the cheaper transaction.
+                # Alone, an event needs no inbox SELECT (its inbox INSERT is the check): the cheaper transaction.
                 alone, failed_once = True, None
             else:
                 handled, alone, failed_once = self._apply_together(remaining)
@@ -295,14 +312,17 @@ class EventConsumer:
                 raise StopRequested
 
     def _apply_together(self, messages: Sequence[Message]) -> tuple[list[Handled], bool, Exception | None]:
-        """Applies ``messages`` from the first in one transaction, each event in a savepoint of its own, until
-        one cannot be or ``batch_max_seconds`` have passed.
+        """Applies ``messages`` from the first in one transaction, until one cannot be or
+        ``batch_max_seconds`` have passed.
 
         Returns the messages handled (committed when this returns), whether the next one must go alone, and
-        its handler's failure when that was why (its first attempt). A handler that raises rolls back its
-        own savepoint only. An error of the transaction itself (the database went away, a deadlock, a
-        failing commit) loses all of it: nothing is handled, and the first message goes alone, which
-        finds out whether it is to blame.
+        its handler's failure when that was why (its first attempt). The events share the transaction with
+        no savepoint each (that saves a SAVEPOINT and a RELEASE per event): a handler that raises rolls
+        back the whole batch, and the events before it are applied again in a fresh transaction (a replay:
+        their effects and inbox rows went with the rollback, so nothing is applied twice). An error of the
+        transaction itself (the database went away, a deadlock, a concurrent consumer's inbox row, a
+        failing commit) loses all of it: nothing is handled, and the first message goes alone, which finds
+        out whether it is to blame.
         """
         envelopes: list[Envelope] = []
         for message in messages:
@@ -312,54 +332,97 @@ class EventConsumer:
             except InvalidEnvelope:
                 break  # dead-lettered on its own, once the ones before it are applied
             envelopes.append(envelope)
-        if not envelopes:
-            return [], True, None
-        handled: list[Handled] = []
         failed_once: Exception | None = None
-        cut_short = False
+        while envelopes:
+            try:
+                handled = self._apply_in_one_transaction(messages[: len(envelopes)], envelopes)
+            except _HandlerFailed as failure:
+                envelopes, failed_once = envelopes[: failure.index], failure.error
+                continue  # the events before the failing one, again; then it alone
+            except Exception as exc:
+                logger.warning("a batch of %d events rolled back; applying the first alone: %r", len(envelopes), exc)
+                return [], True, None
+            if len(handled) < len(envelopes):
+                return handled, False, None  # out of time: the rest go into the next transaction
+            return handled, len(handled) < len(messages), failed_once
+        return [], True, failed_once
+
+    def _apply_in_one_transaction(self, messages: Sequence[Message], envelopes: Sequence[Envelope]) -> list[Handled]:
+        """Applies the events in order in one transaction until ``batch_max_seconds`` have passed; returns
+        those handled, committed. A handler that raises rolls all of it back and raises :class:`_HandlerFailed`.
+        """
+        handlers = [self.handlers.get(envelope.type) for envelope in envelopes]
+        if not any(handlers):
+            # Events nobody here handles need no transaction and no inbox: saves BEGIN, SELECT and COMMIT.
+            return [
+                Handled(message, envelope, Outcome.SKIPPED, 0.0)
+                for message, envelope in zip(messages, envelopes, strict=True)
+            ]
         started = time.monotonic()
-        try:
-            with transaction.atomic():
-                # One query for the whole batch instead of one per event.
-                in_inbox = {
-                    str(event_id)
-                    for event_id in ProcessedEvent.objects.filter(
-                        event_id__in=[envelope.id for envelope in envelopes]
-                    ).values_list("event_id", flat=True)
-                }
-                for message, envelope in zip(messages, envelopes, strict=False):
-                    if handled and time.monotonic() - started >= self.batch_max_seconds:
-                        cut_short = True  # the rest go into the next transaction
-                        break
+        # One NOTIFY for all the events the batch's handlers publish: saves a round trip per further event.
+        with transaction.atomic(), one_relay_wake():
+            outcomes = self._claim_inbox(messages, envelopes, handlers)
+            handled: list[Handled] = []
+            for index, (message, envelope, handler) in enumerate(zip(messages, envelopes, handlers, strict=True)):
+                if handled and time.monotonic() - started >= self.batch_max_seconds:
+                    # The rest go into the next transaction, so their inbox rows must not commit with this one.
+                    unapplied = [
+                        e.id for e, o in zip(envelopes[index:], outcomes[index:], strict=True) if o is Outcome.APPLIED
+                    ]
+                    ProcessedEvent.objects.filter(event_id__in=unapplied).delete()
+                    break
+                applying = time.monotonic()
+                if handler is not None and outcomes[index] is Outcome.APPLIED:
                     token = request_id_var.set(envelope.request_id)
-                    applying = time.monotonic()
                     try:
-                        outcome = apply_event(
-                            envelope,
-                            topic=message.topic() or "",
-                            partition=message.partition() or 0,
-                            offset=message.offset() or 0,
-                            handlers=self.handlers,
-                            in_inbox=in_inbox,
-                        )
+                        handler(envelope)
                     except (OperationalError, InterfaceError):
-                        raise  # the transaction is lost: roll all of it back
+                        raise  # the transaction is lost: no replay, the first event goes alone
                     except Exception as exc:
                         logger.warning("%s %s failed (attempt 1): %r", envelope.type, envelope.id, exc)
-                        failed_once = exc
-                        break
+                        raise _HandlerFailed(index, exc) from exc
                     finally:
                         request_id_var.reset(token)
-                    if outcome is Outcome.APPLIED:
-                        in_inbox.add(envelope.id)  # a second copy further on in this batch is a duplicate
-                    handled.append(Handled(message, envelope, outcome, time.monotonic() - applying))
-                if transaction.get_rollback():
-                    # A savepoint could not be rolled back (the connection broke): the transaction is lost.
-                    raise InterfaceError("the batch's transaction was marked for rollback")
-        except Exception as exc:
-            logger.warning("a batch of %d events rolled back; applying the first alone: %r", len(messages), exc)
-            return [], True, None
-        return handled, not cut_short and len(handled) < len(messages), failed_once
+                handled.append(Handled(message, envelope, outcomes[index], time.monotonic() - applying))
+            if transaction.get_rollback():
+                # A handler swallowed the error of an atomic block of its own: this transaction cannot commit.
+                raise InterfaceError("the batch's transaction was marked for rollback")
+        return handled
+
+    def _claim_inbox(
+        self, messages: Sequence[Message], envelopes: Sequence[Envelope], handlers: Sequence[Handler | None]
+    ) -> list[Outcome]:
+        """Each event's outcome, the inbox rows of those to apply stored: one SELECT and one INSERT for the
+        batch, instead of an INSERT per event.
+
+        A row a concurrent consumer stored since the SELECT fails the INSERT (once the other commits: an
+        ``IntegrityError``), which rolls the batch back; applied alone, the event is recognised.
+        """
+        ids = [envelope.id for envelope, handler in zip(envelopes, handlers, strict=True) if handler is not None]
+        seen = {
+            str(event_id) for event_id in ProcessedEvent.objects.filter(event_id__in=ids).values_list("pk", flat=True)
+        }
+        outcomes: list[Outcome] = []
+        rows: list[ProcessedEvent] = []
+        for message, envelope, handler in zip(messages, envelopes, handlers, strict=True):
+            if handler is None:
+                outcomes.append(Outcome.SKIPPED)
+            elif envelope.id in seen:
+                outcomes.append(Outcome.DUPLICATE)
+            else:
+                seen.add(envelope.id)  # a second copy further on in this batch is a duplicate
+                outcomes.append(Outcome.APPLIED)
+                rows.append(
+                    _inbox_row(
+                        envelope,
+                        topic=message.topic() or "",
+                        partition=message.partition() or 0,
+                        offset=message.offset() or 0,
+                    )
+                )
+        if rows:
+            ProcessedEvent.objects.bulk_create(rows)
+        return outcomes
 
     def process(self, message: Message, *, failed_once: Exception | None = None) -> Outcome:
         """Applies one message (retrying as the policy says) or dead-letters it; never drops it silently.
@@ -454,7 +517,7 @@ class EventConsumer:
     def _count_and_log(self, envelope: Envelope, outcome: Outcome, seconds: float) -> None:
         if outcome is Outcome.SKIPPED:
             metrics.EVENTS_SKIPPED.labels(envelope.type, self.group).inc()
-            logger.info("no handler for %s; skipped", envelope.type)
+            logger.debug("no handler for %s; skipped", envelope.type)  # DEBUG: an INFO line per such event cost CPU
             return
         metrics.EVENTS_CONSUMED.labels(envelope.type, self.group, outcome.value).inc()
         if outcome is Outcome.APPLIED:

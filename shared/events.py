@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -120,18 +122,52 @@ def publish(envelope: Envelope, *, topic: str | None = None) -> OutboxEvent:
 def handler_transaction() -> transaction.Atomic:
     """The transaction of an event handler's change (a saga step), for ``with handler_transaction():``.
 
-    In the consumer it joins the consumer's transaction for the event (the inbox row and the change
-    commit together, the event in a savepoint of its own: shared.consumer) without another savepoint,
-    which would cost two round trips per event; a handler's error rolls the whole event back there.
-    Called on its own (a test, a command) it is an ordinary transaction.
+    In the consumer it joins the consumer's transaction (the inbox row and the change commit together:
+    shared.consumer) without a savepoint, which would cost two round trips per event. A batch's events
+    share one transaction with no savepoint of their own either, so a handler's error rolls back the
+    whole batch there; the consumer applies the events before it again and retries it alone. Called on
+    its own (a test, a command) it is an ordinary transaction.
     """
     return transaction.atomic(savepoint=False)
 
 
+# Inside one_relay_wake(): whether the block published (wake_relay() was called); None outside it.
+_wake_wanted: ContextVar[list[bool] | None] = ContextVar("wake_wanted", default=None)
+
+
 def wake_relay() -> None:
-    """Tells the relays there is work, once (and only if) the caller's transaction commits."""
+    """Tells the relays there is work, once (and only if) the caller's transaction commits.
+
+    Inside :func:`one_relay_wake` it only notes that a wake is wanted; the block's end sends it.
+    """
+    wanted = _wake_wanted.get()
+    if wanted is not None:
+        wanted[0] = True
+        return
     with connection.cursor() as cursor:
         cursor.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+
+
+@contextmanager
+def one_relay_wake() -> Iterator[None]:
+    """One ``NOTIFY`` for all the events the block publishes, sent as it ends, if it published any.
+
+    For a block inside one transaction (the consumer's: an event's or a batch's). Postgres delivers a
+    transaction's notifications when it commits, and one as well as many: so one per transaction wakes
+    the relay as surely and saves a round trip per further event. A block that raises sends none (its
+    transaction is rolled back anyway). Nested, the outermost block sends it.
+    """
+    if _wake_wanted.get() is not None:
+        yield
+        return
+    wanted = [False]
+    token = _wake_wanted.set(wanted)
+    try:
+        yield
+    finally:
+        _wake_wanted.reset(token)
+    if wanted[0]:
+        wake_relay()
 
 
 Handler = Callable[[Envelope], None]
