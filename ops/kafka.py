@@ -28,7 +28,11 @@ PID_FILE = RUN_DIR / "kafka.pid"
 LOG_FILE = LOG_DIR / "kafka.log"
 # A small heap with the serial collector: one broker on a developer's machine or a CI runner needs no
 # concurrent GC threads competing with the services for the same few cores (G1's idle cost was higher).
-JVM_OPTIONS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:CICompilerCount=2"]
+# The C1 compiler only (TieredStopAtLevel=1): in a `make bench` run the broker's C2 compiler threads took
+# about 60 % of its CPU (5.2 of 11.5 s, per thread from /proc), compiling for a peak the local broker never
+# needs; with C1 alone the broker cost 4.9-5.1 CPU ms per order instead of 7.0-8.0 (quick runs, 2 cores).
+# A production broker (KAFKA_BOOTSTRAP_SERVERS) runs for weeks and keeps C2: there it is a one-off.
+JVM_OPTIONS = ["-Xms128m", "-Xmx512m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"]
 
 
 @dataclass(frozen=True)
