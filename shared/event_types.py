@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import best_match
 
@@ -295,8 +296,25 @@ def _validator(name: str, version: int) -> Draft202012Validator:
     return Draft202012Validator(event_type(name, version).schema, format_checker=FormatChecker())
 
 
+@cache
+def _fast_validator(name: str, version: int) -> jsonschema_rs.Draft202012Validator:
+    return jsonschema_rs.Draft202012Validator(event_type(name, version).schema, validate_formats=True)
+
+
 def validate_payload(name: str, version: int, payload: Any) -> None:
-    """Raises :class:`InvalidPayload` (or :class:`UnknownEventType`) unless ``payload`` fits the schema."""
+    """Raises :class:`InvalidPayload` (or :class:`UnknownEventType`) unless ``payload`` fits the schema.
+
+    Every event is validated where it is published and again by each consumer that reads it, about 20
+    times per order. jsonschema (pure Python) took 35-70 us per payload, jsonschema-rs (compiled) 0.6 us:
+    a payload it accepts is accepted. One it refuses is judged again by jsonschema, which has the last word
+    and words the reason, so the answer is jsonschema's either way unless jsonschema-rs were laxer, which
+    shared/tests/test_event_types.py checks for every event type against a corpus of broken payloads.
+    """
+    try:
+        if _fast_validator(name, version).is_valid(payload):
+            return
+    except ValueError:
+        pass  # a value JSON has no type for (a UUID object, a bytes): jsonschema names it below
     error = best_match(_validator(name, version).iter_errors(payload))
     if error is not None:
         where = "/".join(str(part) for part in error.absolute_path) or "payload"

@@ -22,6 +22,8 @@ RESERVING_ONE_LINE = 12
 # movement go in the same bulk INSERTs, its levels in the same UPDATE as the first product's (was one
 # UPDATE per product), and the one NOTIFY wakes the relay for every row.
 PER_FURTHER_PRODUCT = 1
+
+
 def test_reserving_a_one_line_order_costs_at_most_twelve_statements(django_assert_max_num_queries):
     kite = StockItemFactory(on_hand=10)
     order_id = uuid.uuid4()
