@@ -123,17 +123,14 @@ class KeySet:
         self._generation = 0
 
     def generation(self) -> int:
-        """The current keys' generation, reloading a JWKS first when its cache time is up (as :meth:`get` does).
+        """The current keys' generation, reloading a JWKS first when its cache time is up (as the key lookup does).
 
-        Keys not loaded yet are left to :meth:`get`: nothing can have been verified with them.
+        Keys not loaded yet are left to :meth:`get_with_generation`: nothing can have been verified with them.
         """
         with self._lock:
             if self._keys and self._expired():
                 self._load()
             return self._generation
-
-    def get(self, kid: str | None) -> list[RSAPublicKey]:
-        return self.get_with_generation(kid)[1]
 
     def get_with_generation(self, kid: str | None) -> tuple[int, list[RSAPublicKey]]:
         """The keys for ``kid`` (every key for None) and the generation they belong to."""
