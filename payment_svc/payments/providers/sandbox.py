@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from payments.models import STATUS_AFTER, SandboxCharge, Step
-from payments.providers.base import PaymentDeclined, ProviderError, ProviderPayment, ProviderTimeout
+from payments.providers.base import PaymentDeclined, ProviderPayment, ProviderTimeout
 
 SUCCEEDING = frozenset({"pm_card_visa", "pm_card_mastercard"})
 DECLINING: dict[str, str] = {
@@ -86,36 +87,20 @@ class SandboxProvider:
         The answer is recorded at once and reaches the caller ``PAYMENT_SANDBOX_LATENCY_MS`` later: the window
         in which a caller that dies has been charged without knowing it (what idempotency keys are for).
         """
-        try:
-            with transaction.atomic():
-                charge = SandboxCharge.objects.select_for_update().filter(idempotency_key=key).first()
-                if charge is None:
-                    # The key's first call: decided before it is written, so one INSERT records call and answer.
-                    charge = SandboxCharge(
-                        idempotency_key=key,
-                        operation=call.operation,
-                        reference=call.reference,
-                        payment_method=call.payment_method,
-                        provider_id=call.provider_id,
-                        amount_minor=call.amount_minor,
-                        currency=call.currency,
-                        calls=1,
-                    )
-                    self._decide(charge)
-                    charge.save(force_insert=True)
-                else:
-                    if charge.operation != call.operation:
-                        raise ValueError(
-                            f"Idempotency key {key} was used for a {charge.operation}, not a {call.operation}."
-                        )
-                    charge.calls += 1
-                    if not charge.status and not charge.decline_code:
-                        self._decide(charge)
-                    charge.save(update_fields=["calls", "status", "decline_code"])
-        except IntegrityError as exc:
-            # Another call with this key was writing its first answer: as Stripe does (409
-            # idempotency_key_in_use), a retryable failure; the retry finds that answer.
-            raise ProviderError(f"sandbox: a concurrent call with idempotency key {key} is in progress") from exc
+        # The key's first call (the usual one): decided before it is written, so one INSERT records call and answer.
+        charge = SandboxCharge(
+            idempotency_key=key,
+            operation=call.operation,
+            reference=call.reference,
+            payment_method=call.payment_method,
+            provider_id=call.provider_id,
+            amount_minor=call.amount_minor,
+            currency=call.currency,
+            calls=1,
+        )
+        self._decide(charge)
+        if not _inserted(charge):
+            charge = self._answer_again(key, call)
         latency_ms = settings.PAYMENT_SANDBOX_LATENCY_MS
         if latency_ms > 0:
             time.sleep(latency_ms / 1000)
@@ -124,6 +109,18 @@ class SandboxProvider:
         if charge.decline_code:
             raise PaymentDeclined(charge.decline_code)
         raise ProviderTimeout(f"sandbox: {charge.payment_method} timed out ({charge.operation}, call {charge.calls})")
+
+    def _answer_again(self, key: str, call: _Call) -> SandboxCharge:
+        """A repeated key: its first answer (decided now if that call timed out), the call counted."""
+        with transaction.atomic():
+            charge = SandboxCharge.objects.select_for_update().get(idempotency_key=key)
+            if charge.operation != call.operation:
+                raise ValueError(f"Idempotency key {key} was used for a {charge.operation}, not a {call.operation}.")
+            charge.calls += 1
+            if not charge.status and not charge.decline_code:
+                self._decide(charge)
+            charge.save(update_fields=["calls", "status", "decline_code"])
+        return charge
 
     def _decide(self, charge: SandboxCharge) -> None:
         """Gives ``charge`` its answer, or none (a timeout: the next call with its key decides again)."""
@@ -160,6 +157,22 @@ class SandboxProvider:
         if charge.operation == Step.REFUND and (Step.CAPTURE not in done or Step.REFUND in done):
             return "charge_not_refundable"
         return ""
+
+
+def _inserted(charge: SandboxCharge) -> bool:
+    """Writes the first call of ``charge``'s key; False when the key has its row already (a repeated call).
+
+    Outside a transaction, as the payment service calls, the INSERT alone, committed on its own: one
+    round trip where a lookup first took four (BEGIN, SELECT ... FOR UPDATE, INSERT, COMMIT). Inside
+    one (tests), in a savepoint, so that a taken key does not break it. A concurrent first call of the
+    same key fails here once ours is written, and is answered from our row like any repeat.
+    """
+    try:
+        with transaction.atomic() if transaction.get_connection().in_atomic_block else nullcontext():
+            charge.save(force_insert=True)
+    except IntegrityError:
+        return False
+    return True
 
 
 def authorizations_for(reference: str) -> int:

@@ -1,6 +1,9 @@
 """The sandbox provider: deterministic by token, one answer per idempotency key, its own record of charges."""
 
+import threading
+
 import pytest
+from django.db import connection, transaction
 from django.test import override_settings
 
 from payments.models import SandboxCharge
@@ -46,6 +49,38 @@ def test_a_repeated_key_gets_the_first_answer_and_charges_once():
     assert again == first
     assert authorizations_for("order-1") == 1
     assert SandboxCharge.objects.get(idempotency_key="order-1:authorize").calls == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_as_the_service_calls_a_repeated_key_gets_the_first_answer_too():
+    first = authorize("pm_card_visa")  # the INSERT alone, committed on its own
+    again = authorize("pm_card_visa")  # its INSERT refused: answered from the first's row
+    assert again == first
+    assert (authorizations_for("order-1"), SandboxCharge.objects.get().calls) == (1, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_concurrent_first_call_with_the_same_key_waits_for_the_first_and_gets_its_answer():
+    written, finish, answers = threading.Event(), threading.Event(), []
+
+    def first_call_held_open():
+        try:
+            with transaction.atomic():  # the first call's row written, not yet committed
+                answers.append(authorize("pm_card_visa"))
+                written.set()
+                finish.wait(10)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_call_held_open)
+    first.start()
+    assert written.wait(10)
+    threading.Timer(0.2, finish.set).start()  # the second call below waits on the key meanwhile (or not yet: alike)
+    again = authorize("pm_card_visa")
+    first.join(10)
+
+    assert [again] == answers
+    assert (authorizations_for("order-1"), SandboxCharge.objects.get().calls) == (1, 2)
 
 
 def test_a_repeated_key_is_declined_again():

@@ -9,10 +9,11 @@ from decimal import Decimal
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, Step
 from payments.providers import get_provider
-from payments.services import payment_note_order, payment_note_stock_reserved
+from payments.services import payment_advance, payment_note_order, payment_note_stock_reserved
 from payments.tests.factories import inventory_reserved, order_placed
 from payments.tests.helpers import apply
 
@@ -31,12 +32,16 @@ STOCK_RESERVED = APPLYING + 2
 # doing nothing, the lock, one UPDATE (the snapshot). As many as before in all: 6 + 2 then.
 STOCK_RESERVED_FIRST = 5
 ORDER_PLACED_SECOND = 3
-# The sandbox's own record (savepoint, lookup, one INSERT, release), then the answer recorded: savepoint,
-# lock, one UPDATE, history, payment.authorized (row and NOTIFY), release.
-AUTHORIZING = 11
+# The sandbox's own record (one INSERT, in a savepoint here: not a lookup before it), then the answer
+# recorded: savepoint, lock, one UPDATE, history, payment.authorized (row and NOTIFY), release.
+AUTHORIZING = 10
+# The same as the consumer's commit hook makes it, outside any transaction: the sandbox's INSERT committing
+# on its own (it took BEGIN, SELECT ... FOR UPDATE, INSERT, COMMIT), then the answer's transaction: BEGIN,
+# lock, UPDATE, history, payment.authorized (row and NOTIFY), COMMIT. Two transactions, as before.
+AUTHORIZING_OUTSIDE_A_TRANSACTION = 1 + 7
 
 
-def test_the_happy_path_costs_at_most_six_five_and_eleven_statements(
+def test_the_happy_path_costs_at_most_six_five_and_ten_statements(
     django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     order_id = uuid.uuid4()
@@ -50,6 +55,25 @@ def test_the_happy_path_costs_at_most_six_five_and_eleven_statements(
             callback()
 
     assert Payment.objects.get(order_id=order_id).status == PaymentStatus.AUTHORIZED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_authorization_made_outside_any_transaction_costs_eight_statements(django_assert_max_num_queries):
+    payment = Payment.objects.create(
+        order_id=uuid.uuid4(),
+        customer_id=uuid.uuid4(),
+        amount=Decimal("25.00"),
+        currency="USD",
+        payment_method="pm_card_visa",
+        stock_reserved=True,
+        pending_step=Step.AUTHORIZE,
+        step_requested_at=timezone.now(),
+    )
+
+    with django_assert_max_num_queries(AUTHORIZING_OUTSIDE_A_TRANSACTION):
+        payment_advance(order_id=payment.order_id, committed=payment)
+
+    assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.AUTHORIZED
 
 
 def test_inventorys_answer_first_costs_no_update_after_the_insert(django_assert_max_num_queries):
