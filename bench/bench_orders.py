@@ -18,6 +18,7 @@ Results go to ``var/bench/orders-<time>.json`` (git-ignored) so runs can be comp
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import statistics
@@ -28,10 +29,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from open_loop import offer  # this folder is on sys.path: the scripts run from it
 
 from ops.isolated import Stack, start_stack
 from ops.paths import VAR
@@ -145,6 +149,15 @@ def sign_up(stack: Stack) -> dict[str, str]:
     return {"Authorization": f"Bearer {tokens.raise_for_status().json()['access']}"}
 
 
+def order_request(stack: Stack, headers: dict[str, str], product: dict[str, Any], key: str) -> dict[str, Any]:
+    """The arguments of a POST of a one-line order of ``product`` under Idempotency-Key ``key``."""
+    return {
+        "url": stack.url("gateway", "/api/v1/orders"),
+        "json": {"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
+        "headers": headers | {"Idempotency-Key": key},
+    }
+
+
 def post_order(
     client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any], *, retries: int = 0
 ) -> httpx.Response:
@@ -153,17 +166,33 @@ def post_order(
     With ``retries``, a 503 or 429 (load shed or rate-limited: nothing was done) is sent again under the
     same key after its Retry-After, as a well-behaved app does; the overload phase sends once.
     """
-    key = uuid.uuid4().hex
+    request = order_request(stack, headers, product, uuid.uuid4().hex)
     while True:
-        answer = client.post(
-            stack.url("gateway", "/api/v1/orders"),
-            json={"items": [{"product_id": product["id"], "quantity": 1}], "payment_method": "pm_card_visa"},
-            headers=headers | {"Idempotency-Key": key},
-        )
+        answer = client.post(**request)
         if answer.status_code not in (429, 503) or retries <= 0:
             return answer
         retries -= 1
         time.sleep(float(answer.headers.get("Retry-After", "1")))
+
+
+async def post_order_async(
+    session: aiohttp.ClientSession,
+    stack: Stack,
+    headers: dict[str, str],
+    product: dict[str, Any],
+    *,
+    retries: int = 0,
+) -> tuple[int, Any]:
+    """:func:`post_order` on an event loop (``open_loop``): the answer's status and JSON body."""
+    request = order_request(stack, headers, product, uuid.uuid4().hex)
+    while True:
+        async with session.post(request["url"], json=request["json"], headers=request["headers"]) as answer:
+            body = await answer.json(content_type=None)
+            if answer.status not in (429, 503) or retries <= 0:
+                return answer.status, body
+            retry_after = float(answer.headers.get("Retry-After", "1"))
+        retries -= 1
+        await asyncio.sleep(retry_after)
 
 
 def place(client: httpx.Client, stack: Stack, headers: dict[str, str], product: dict[str, Any]) -> str:
@@ -194,38 +223,36 @@ def settle(stack: Stack, timeout: float = 300) -> float:
 
 def post_to_confirmed(
     stack: Stack, customers: list[dict[str, str]], products: list[dict[str, Any]], options: argparse.Namespace
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """POST -> confirmed latency at a steady arrival rate (``options.rate`` orders/s for ``options.steady_seconds``).
 
-    Each order's time from the client sending its POST to the saga writing its ``confirmed`` status
-    (the order's history row, same machine clock) — read from the database afterwards rather than by
-    polling the API, so the measurement adds no load of its own to the stack it measures.
+    Each order's time from when its POST was due (``open_loop``: one event loop sends them all at
+    that pace) to the saga writing its ``confirmed`` status (the order's history row, same machine
+    clock), read from the database afterwards rather than by polling the API, so the measurement adds
+    no load of its own to the stack it measures. A shed POST is sent again after its Retry-After, as
+    an app does, and the wait counts. ``client_late_ms``: how late the client sent the POSTs.
     """
-    sent: dict[str, float] = {}
-    lock = threading.Lock()
 
-    def one(number: int) -> None:
-        with httpx.Client(timeout=30) as client:
-            started = time.time()
-            order_id = place(client, stack, customers[number % len(customers)], products[number % len(products)])
-            with lock:
-                sent[order_id] = started
+    async def send(session: aiohttp.ClientSession, number: int) -> str:
+        customer, product = customers[number % len(customers)], products[number % len(products)]
+        status, body = await post_order_async(session, stack, customer, product, retries=5)
+        if status != 201:
+            raise RuntimeError(f"POST /orders answered {status} at {options.rate} orders/s: {body}")
+        return str(body["id"])
 
     total = int(options.rate * options.steady_seconds)
-    threads = []
-    start = time.monotonic()
-    for number in range(total):
-        time.sleep(max(0.0, start + number / options.rate - time.monotonic()))  # a steady arrival rate
-        thread = threading.Thread(target=one, args=(number,))
-        thread.start()
-        threads.append(thread)
-    for thread in threads:
-        thread.join()
+    outcomes = offer(send, rate=options.rate, count=total, timeout=30)
+    failed = [outcome.result for outcome in outcomes if outcome.result in ("timeout", "connection error")]
+    if failed:
+        raise RuntimeError(f"{len(failed)} POSTs failed ({failed[0]}) at {options.rate} orders/s")
+    sent = {str(outcome.result): outcome.due for outcome in outcomes}
     settled = wait_until_settled(stack, list(sent))
     refused = [order_id for order_id, (status, _) in settled.items() if status != "confirmed"]
     if refused:
         raise RuntimeError(f"{len(refused)} orders were not confirmed, e.g. {refused[0]}")
-    return summary([(settled[order_id][1] - started) * 1000 for order_id, started in sent.items()])
+    return summary([(settled[order_id][1] - due) * 1000 for order_id, due in sent.items()]) | {
+        "client_late_ms": summary([outcome.late_ms for outcome in outcomes])
+    }
 
 
 def wait_until_settled(stack: Stack, order_ids: list[str], timeout: float = 300) -> dict[str, tuple[str, float]]:

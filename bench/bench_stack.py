@@ -14,13 +14,15 @@ this run's alone. Phases, in order:
 2. Settled orders/s: from the first POST to the last order settled (its status history).
 3. pgbench TPS (``-N -c8 -j2``) on a scratch database of the same Postgres server, and settled/s
    as a share of it.
-4. POST -> confirmed p50/p99 at a steady 70 % of the settled/s of step 2 (from each POST's sending to
-   its ``confirmed`` history row).
+4. POST -> confirmed p50/p99 at a steady 70 % of the settled/s of step 2 (from when each POST was due
+   to its ``confirmed`` history row; ``open_loop`` sends them from one event loop, and its own lag is
+   reported beside).
 5. Product-list reads through the gateway and direct to product_svc (``bench_orders``'s phases):
    latency median/p99, reads/s, ratio and the gateway's median overhead.
 6. Overload: 2x the settled/s offered for ``--overload-seconds`` (each request with a 5 s client
-   timeout): answer-time p99, shares of 429/503 and of timeouts/connection errors; then the drain
-   time until no order is pending, and a check that every 201 order ended confirmed or rejected.
+   timeout, sent by ``open_loop`` and timed from when it was due): answer-time p99 (and the client's
+   lag), shares of 429/503 and of timeouts/connection errors; then the drain time until no order is
+   pending, and a check that every 201 order ended confirmed or rejected.
 
 The figures are printed beside the previous run of the same kind (``now | before``) and saved to
 ``var/bench/stack-<full|quick>-<time>.json``.
@@ -44,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import httpx
 import psycopg
 
@@ -52,6 +55,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_orders import (  # this folder is on sys.path: the script runs from it
     LIST_PATH,
     post_order,
+    post_order_async,
     post_to_confirmed,
     read_latency,
     settle,
@@ -61,6 +65,7 @@ from bench_orders import (  # this folder is on sys.path: the script runs from i
     throughput,
     wait_until_settled,
 )
+from open_loop import offer
 from profiles import start as start_profiles
 from profiles import stop as stop_profiles
 from profiles import summarise as summarise_profiles
@@ -392,38 +397,22 @@ def reads(stack: Stack, options: argparse.Namespace) -> dict[str, Any]:
 def overload(
     stack: Stack, customers: list[dict[str, str]], products: list[dict[str, Any]], *, rate: float, seconds: float
 ) -> dict[str, Any]:
-    """``rate`` POSTs/s offered at a steady pace for ``seconds``, then the drain, then every 201 order's fate."""
-    outcomes: list[tuple[str, float]] = []
-    created: list[str] = []
-    lock = threading.Lock()
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=200)
-    with httpx.Client(timeout=CLIENT_TIMEOUT, limits=limits) as client:
+    """``rate`` POSTs/s offered at a steady pace for ``seconds``, then the drain, then every 201 order's fate.
 
-        def one(number: int) -> None:
-            started = time.perf_counter()
-            try:
-                answer = post_order(client, stack, customers[number % len(customers)], products[number % len(products)])
-                outcome = str(answer.status_code)
-            except httpx.TimeoutException:
-                outcome = "timeout"
-            except httpx.TransportError:
-                outcome = "connection error"
-            with lock:
-                outcomes.append((outcome, (time.perf_counter() - started) * 1000))
-                if outcome == "201":
-                    created.append(str(answer.json()["id"]))
+    Each POST is sent once (``open_loop``), timed from when it was due; ``client_late_ms`` is how late
+    the client itself sent them (a large figure means the client, not the stack, fell behind).
+    """
 
-        total = int(rate * seconds)
-        threads = []
-        start = time.monotonic()
-        for number in range(total):
-            time.sleep(max(0.0, start + number / rate - time.monotonic()))
-            thread = threading.Thread(target=one, args=(number,))
-            thread.start()
-            threads.append(thread)
-        for thread in threads:
-            thread.join()
-    counts = Counter(outcome for outcome, _ in outcomes)
+    async def send(session: aiohttp.ClientSession, number: int) -> tuple[str, str | None]:
+        customer, product = customers[number % len(customers)], products[number % len(products)]
+        status, body = await post_order_async(session, stack, customer, product)
+        return str(status), str(body["id"]) if status == 201 else None
+
+    total = int(rate * seconds)
+    outcomes = offer(send, rate=rate, count=total, timeout=CLIENT_TIMEOUT)
+    answers = [outcome.result if isinstance(outcome.result, str) else outcome.result[0] for outcome in outcomes]
+    created = [outcome.result[1] for outcome in outcomes if isinstance(outcome.result, tuple) and outcome.result[1]]
+    counts = Counter(answers)
     try:
         drain: float | None = settle(stack, timeout=300)
     except TimeoutError:
@@ -433,7 +422,8 @@ def overload(
         "offered_per_second": round(rate, 2),
         "requests": total,
         "answers": dict(counts),
-        "answer_ms": summary([milliseconds for _, milliseconds in outcomes]),
+        "answer_ms": summary([outcome.ms for outcome in outcomes]),
+        "client_late_ms": summary([outcome.late_ms for outcome in outcomes]),
         "refused_429_503_percent": round(100 * (counts["429"] + counts["503"]) / total, 1),
         "timeouts_and_connection_errors_percent": round(
             100 * (counts["timeout"] + counts["connection error"]) / total, 1
@@ -489,6 +479,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "settled/s / TPS %": get("settled_share_of_pgbench_tps_percent"),
         "steady rate (70 %) orders/s": get("post_to_confirmed_ms_at_70_percent", "rate"),
         "POST->confirmed p50 / p99 ms": pair("post_to_confirmed_ms_at_70_percent"),
+        "  client lag p50 / p99 ms": pair("post_to_confirmed_ms_at_70_percent", "client_late_ms"),
         "reads direct median / p99 ms": pair("product_list", "latency_ms", "direct"),
         "reads gateway median / p99 ms": pair("product_list", "latency_ms", "gateway"),
         "reads/s direct": get("product_list", "reads_per_second", "direct"),
@@ -497,6 +488,7 @@ def figures(results: dict[str, Any]) -> dict[str, str]:
         "gateway median overhead ms": get("product_list", "gateway_median_overhead_ms"),
         "overload offered orders/s": get("overload", "offered_per_second"),
         "overload answer p99 ms": get("overload", "answer_ms", "p99"),
+        "  overload client lag p50/p99 ms": pair("overload", "client_late_ms"),
         "overload 429/503 %": get("overload", "refused_429_503_percent"),
         "overload timeouts+conn errors %": get("overload", "timeouts_and_connection_errors_percent"),
         "overload drain s": get("overload", "drain_seconds"),

@@ -93,13 +93,15 @@ class AccessLogger(glogging.Logger):
 
     gunicorn's own ``access()`` first builds a dict of every atom of every request, all request and
     response headers included, then %-formats ``access_log_format`` with it: several times the work
-    of these six fields, on every request of every service. JSON-escaped, too, so a quote in a
+    of these seven fields, on every request of every service. JSON-escaped, too, so a quote in a
     request line cannot break the line.
     """
 
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
         if not self.access_log_enabled:
             return
+        from shared.middleware import QUEUE_SECONDS  # loaded with the application, before any request
+
         request_id = next((value for name, value in resp.headers if name.lower() == "x-request-id"), "-")
         line = {
             "remote": environ.get("REMOTE_ADDR", "-"),
@@ -107,6 +109,8 @@ class AccessLogger(glogging.Logger):
             "status": resp.status_code,
             "bytes": str(resp.sent),
             "ms": request_time.seconds * 1000 + request_time.microseconds // 1000,
+            # Waited for a worker thread before that (not in "ms"): what a shed request waited.
+            "queue_ms": round(environ.get(QUEUE_SECONDS, 0.0) * 1000),
             "request_id": request_id,
         }
         self.access_log.info(json.dumps(line, ensure_ascii=False))

@@ -30,8 +30,13 @@ def lines_with(stack, process: str, request_id: str) -> list[dict]:
 
 
 def access_line(request: str, status: int) -> Callable[[dict], bool]:
-    """Gunicorn's access-log line for ``request`` ("METHOD /path") answered with ``status``."""
-    return lambda entry: entry.get("request", "").startswith(f"{request} HTTP/") and entry.get("status") == status
+    """Gunicorn's access-log line for ``request`` ("METHOD /path") answered with ``status``, with the time the
+    request waited for a worker thread (``queue_ms``: what load shedding judges)."""
+    return lambda entry: (
+        entry.get("request", "").startswith(f"{request} HTTP/")
+        and entry.get("status") == status
+        and isinstance(entry.get("queue_ms"), int)
+    )
 
 
 def message(pattern: str) -> Callable[[dict], bool]:
