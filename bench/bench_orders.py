@@ -183,11 +183,15 @@ async def post_order_async(
     *,
     retries: int = 0,
 ) -> tuple[int, Any]:
-    """:func:`post_order` on an event loop (``open_loop``): the answer's status and JSON body."""
+    """:func:`post_order` on an event loop (``open_loop``): the answer's status and body (parsed when JSON)."""
     request = order_request(stack, headers, product, uuid.uuid4().hex)
     while True:
         async with session.post(request["url"], json=request["json"], headers=request["headers"]) as answer:
-            body = await answer.json(content_type=None)
+            text = await answer.text()
+            try:
+                body: Any = json.loads(text)
+            except ValueError:  # no answer of ours, but a figure must not fail on a proxy's page
+                body = text
             if answer.status not in (429, 503) or retries <= 0:
                 return answer.status, body
             retry_after = float(answer.headers.get("Retry-After", "1"))
